@@ -1,0 +1,40 @@
+"""Seeded, stratified splits of a labelled data set into train / validate / test."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def stratified_split(labels: np.ndarray, sizes: dict[str, int], seed: int) -> dict[str, np.ndarray]:
+    """Split example indices so that each named part holds ``sizes[name]`` examples with
+    the class proportions of the whole; the remainder is returned as "train".
+
+    Each class contributes round(size · class share) examples to a part (largest
+    remainders break ties so the totals are exact). The same labels, sizes and seed
+    always give the same indices.
+    """
+    labels = np.asarray(labels)
+    n = labels.shape[0]
+    if sum(sizes.values()) >= n:
+        raise ValueError(f"cannot hold out {sum(sizes.values())} of {n} examples and keep any for training")
+    rng = np.random.default_rng(seed)
+    classes, counts = np.unique(labels, return_counts=True)
+    pools = {c: list(rng.permutation(np.flatnonzero(labels == c))) for c in classes}
+    parts: dict[str, np.ndarray] = {}
+    for name, size in sizes.items():
+        share = size * counts / n
+        take = np.floor(share).astype(int)
+        for k in np.argsort(-(share - take), kind="stable")[: size - take.sum()]:
+            take[k] += 1
+        chosen = []
+        for c, t in zip(classes, take):
+            if t > len(pools[c]) - 1:
+                raise ValueError(
+                    f"class {c!r} has too few examples ({counts[classes == c][0]}) for a stratified split "
+                    f"with {size} held out as {name!r}"
+                )
+            chosen += pools[c][:t]
+            pools[c] = pools[c][t:]
+        parts[name] = np.sort(np.array(chosen, dtype=np.int64))
+    parts["train"] = np.sort(np.concatenate([np.array(p, dtype=np.int64) for p in pools.values()]))
+    return parts

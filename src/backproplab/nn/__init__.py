@@ -1,0 +1,1 @@
+"""backproplab.nn — the NumPy neural-network library. It imports numpy and nothing else."""

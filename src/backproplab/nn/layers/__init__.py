@@ -1,0 +1,32 @@
+"""The layers of the NumPy library, one per file, and the ``initialize_layer`` factory."""
+
+from __future__ import annotations
+
+from .base import Layer
+from .conv2d import Conv2D
+from .dropout import Dropout
+from .flatten import Flatten
+from .fully_connected import FullyConnected
+from .pool2d import Pool2D
+
+LAYERS: dict[str, type[Layer]] = {
+    "fully_connected": FullyConnected,
+    "conv2d": Conv2D,
+    "pool2d": Pool2D,
+    "flatten": Flatten,
+    "dropout": Dropout,
+}
+
+
+def initialize_layer(name: str, **kwargs) -> Layer:
+    """Build a layer from its spec, e.g. ``initialize_layer("fully_connected", n_out=16,
+    activation="relu")``. Unknown names raise KeyError, unknown arguments ValueError."""
+    if name not in LAYERS:
+        raise KeyError(f"unknown layer {name!r}; expected one of {sorted(LAYERS)}")
+    try:
+        return LAYERS[name](**kwargs)
+    except TypeError as err:
+        raise ValueError(f"bad arguments for layer {name!r}: {err}") from None
+
+
+__all__ = ["Layer", "FullyConnected", "Conv2D", "Pool2D", "Flatten", "Dropout", "LAYERS", "initialize_layer"]

@@ -1,0 +1,85 @@
+"""2-D max and average pooling, NHWC layout (derivation: ``docs/derivations.md``,
+"Pooling").
+
+Each output is taken over a (kh, kw) window of the padded input, per channel:
+
+    max:      Y[n, y, x, c] = max_{i, j} X_pad[n, sh·y + i, sw·x + j, c]
+    average:  Y[n, y, x, c] = (1 / (kh·kw)) Σ_{i, j} X_pad[n, sh·y + i, sw·x + j, c]
+
+Choices, the same as PyTorch's defaults so that the tests can compare exactly:
+
+- Padding: max pooling pads with −∞ (a pad never wins); average pooling pads with
+  zeros that *count* in the average (the divisor is always kh·kw, torch's
+  ``count_include_pad=True``). Padding may be at most half the kernel on each axis,
+  so every window holds at least one real input.
+- Ties in a max: the whole gradient goes to the first maximal element of the window
+  in row-major (i, then j) order, the element torch picks. It is one valid
+  subgradient; the finite-difference derivative does not exist at a tie.
+
+Backward: max pooling routes dY[n, y, x, c] to the arg-max of its window; average
+pooling spreads it evenly, dY / (kh·kw), over the window. Overlapping windows (stride
+smaller than the kernel) add up.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .base import Layer
+from .im2col import output_shape, pad_input, pair, unpad, window_slice
+
+
+class Pool2D(Layer):
+    def __init__(self, kernel_shape=(2, 2), mode: str = "max", stride=None, pad=0) -> None:
+        super().__init__()
+        if mode not in ("max", "average"):
+            raise ValueError(f'Pool2D mode must be "max" or "average"; got {mode!r}')
+        self.mode = mode
+        self.kernel_shape = pair(kernel_shape, "Pool2D kernel_shape", 1)
+        self.stride = self.kernel_shape if stride is None else pair(stride, "Pool2D stride", 1)
+        ph, pw = pair(pad, "Pool2D pad", 0)
+        if ph > self.kernel_shape[0] // 2 or pw > self.kernel_shape[1] // 2:
+            raise ValueError(
+                f"Pool2D pad {(ph, pw)} must be at most half the kernel {self.kernel_shape} on each "
+                "axis (a window of padding alone has nothing to pool)"
+            )
+        self.pads = ((ph, ph), (pw, pw))
+
+    def forward(self, X: np.ndarray) -> np.ndarray:
+        self._check_input(X, 4, "(batch, height, width, channels)")
+        out_hw = output_shape(X.shape[1:3], self.kernel_shape, self.pads, self.stride, "Pool2D")
+        X_pad = pad_input(X, self.pads, value=-np.inf if self.mode == "max" else 0.0)
+        kh, kw = self.kernel_shape
+        windows = [X_pad[window_slice(i, j, out_hw, self.stride)] for i in range(kh) for j in range(kw)]
+        if self.mode == "max":
+            Y = windows[0].copy()
+            for S in windows[1:]:
+                np.maximum(Y, S, out=Y)
+        else:
+            Y = windows[0].copy()
+            for S in windows[1:]:
+                Y += S
+            Y /= kh * kw
+        self.cache = {"X_pad": X_pad, "Y": Y, "out_hw": out_hw}
+        return Y
+
+    def backward(self, dLdY: np.ndarray) -> np.ndarray:
+        X_pad, Y, out_hw = self._from_cache("X_pad", "Y", "out_hw")
+        if dLdY.shape != Y.shape:
+            raise ValueError(f"Pool2D.backward expects dLdY of shape {Y.shape}; got {dLdY.shape}")
+        kh, kw = self.kernel_shape
+        dX_pad = np.zeros_like(X_pad)
+        if self.mode == "max":
+            unrouted = np.ones(Y.shape, dtype=bool)  # windows whose arg-max is not found yet
+            for i in range(kh):
+                for j in range(kw):
+                    idx = window_slice(i, j, out_hw, self.stride)
+                    hit = (X_pad[idx] == Y) & unrouted
+                    dX_pad[idx] += dLdY * hit
+                    unrouted &= ~hit
+        else:
+            share = dLdY / (kh * kw)
+            for i in range(kh):
+                for j in range(kw):
+                    dX_pad[window_slice(i, j, out_hw, self.stride)] += share
+        return unpad(dX_pad, self.pads)

@@ -1,0 +1,36 @@
+"""The gradient checker itself, and the `backproplab gradcheck` table."""
+
+import numpy as np
+
+from backproplab.cli import main
+from backproplab.nn.gradcheck import TOLERANCE, check_gradients, gradient_check_table, relative_error
+
+
+def test_a_right_gradient_passes_and_a_wrong_one_fails(rng):
+    x = rng.standard_normal((3, 4))
+    dLdf = rng.standard_normal((3, 4))
+    fn = lambda v: v**3  # noqa: E731
+    right = 3 * x**2 * dLdf
+    assert check_gradients(fn, right, x, dLdf) < TOLERANCE
+    assert check_gradients(fn, 1.01 * right, x, dLdf) > 1e-3  # a 1% slip is caught
+
+
+def test_relative_error_of_zeros():
+    assert relative_error(np.zeros(3), np.zeros(3)) == 0.0
+    assert relative_error(np.zeros(3), np.array([0.0, 1.0, -1.0])) == 1.0
+
+
+def test_table_covers_every_component_and_passes():
+    rows = gradient_check_table(seed=3)
+    components = {r.component.split("(")[0] for r in rows}
+    assert {"Linear", "Sigmoid", "TanH", "ReLU", "Softmax", "CrossEntropy", "FullyConnected",
+            "Conv2D", "Pool2D", "Flatten", "Dropout"} <= components
+    assert {("FullyConnected(relu)", "W"), ("FullyConnected(relu)", "b"), ("FullyConnected(relu)", "X")} <= {
+        (r.component, r.wrt) for r in rows}
+    assert all(r.passed for r in rows), [r for r in rows if not r.passed]
+
+
+def test_cli_prints_the_table_and_exits_0(capsys):
+    assert main(["gradcheck"]) == 0
+    out = capsys.readouterr().out
+    assert "FullyConnected(relu)" in out and "PASS" in out and "FAIL" not in out
