@@ -89,7 +89,7 @@ def _layer_rows(name: str, layer, X: np.ndarray, rng: np.random.Generator) -> li
 def gradient_check_table(seed: int = 0) -> list[GradcheckRow]:
     """Check every activation, the loss and every layer in float64 on random inputs."""
     from .activations import ACTIVATIONS
-    from .layers import Conv2D, Dropout, Flatten, FullyConnected, Pool2D
+    from .layers import BatchNorm, Conv2D, Dropout, Flatten, FullyConnected, Pool2D
     from .losses import CrossEntropy
 
     rng = np.random.default_rng(seed)
@@ -119,6 +119,11 @@ def gradient_check_table(seed: int = 0) -> list[GradcheckRow]:
             layer = Pool2D((2, 3), mode=mode, stride=stride, pad=pad)
             rows += _layer_rows(f"Pool2D({mode}, 2x3, stride {stride or 'kernel'}, pad {pad})", layer, X_img, rng)
     rows += _layer_rows("Flatten", Flatten(), X_img, rng)
+    for act, X in [("linear", rng.standard_normal((5, 4))), ("tanh", X_img)]:
+        layer = BatchNorm(activation=act)
+        layer.forward(X)
+        layer.parameters["gamma"] = rng.standard_normal(layer.parameters["gamma"].shape)
+        rows += _layer_rows(f"BatchNorm({act}, {X.ndim}-D input)", layer, X, rng)
     dropout = Dropout(0.3)
 
     def dropout_forward(X: np.ndarray) -> np.ndarray:

@@ -172,14 +172,20 @@ class NeuralNetwork:
         return {"test_loss": loss, "test_accuracy": 1.0 - error, "test_error": error}
 
     def get_parameters(self) -> dict[str, np.ndarray]:
-        """A copy of every parameter, keyed "layer{i}.{name}"."""
-        return {f"layer{i}.{k}": v.copy() for i, layer in enumerate(self.layers) for k, v in layer.parameters.items()}
+        """A copy of every parameter ("layer{i}.{name}") and buffer ("buffer{i}.{name}")."""
+        out = {}
+        for i, layer in enumerate(self.layers):
+            out.update({f"layer{i}.{k}": v.copy() for k, v in layer.parameters.items()})
+            out.update({f"buffer{i}.{k}": v.copy() for k, v in layer.buffers.items()})
+        return out
 
     def set_parameters(self, params: dict[str, np.ndarray]) -> None:
-        """Restore parameters taken with ``get_parameters`` (e.g. the best epoch's)."""
+        """Restore parameters and buffers taken with ``get_parameters`` (e.g. the best epoch's)."""
         for i, layer in enumerate(self.layers):
             for k in layer.parameters:
                 layer.parameters[k][...] = params[f"layer{i}.{k}"]
+            for k in layer.buffers:
+                layer.buffers[k][...] = params[f"buffer{i}.{k}"]
 
     # -- saving and loading --------------------------------------------------------------
 
@@ -211,16 +217,18 @@ class NeuralNetwork:
                 raise ValueError(f"{path}: unsupported model format {meta.get('format')!r}; expected {FORMAT}")
             model = cls(meta["layers"], loss=meta["loss"], seed=meta["seed"], n_classes=meta["n_classes"])
             for i, layer in enumerate(model.layers):
-                names = sorted(k.split(".", 1)[1] for k in f.files if k.startswith(f"layer{i}."))
-                if names:
-                    params = {k: f[f"layer{i}.{k}"] for k in names}
-                    layer.n_in = _per_example_in(layer, params)
+                params = {k.split(".", 1)[1]: f[k] for k in f.files if k.startswith(f"layer{i}.")}
+                if params:
+                    layer.n_in = _per_example_in(params)
                     layer.parameters = params
+                    layer.buffers = {k.split(".", 1)[1]: f[k] for k in f.files if k.startswith(f"buffer{i}.")}
                     layer.clear_gradients()
         return model
 
 
-def _per_example_in(layer: Layer, params: dict[str, np.ndarray]) -> tuple[int, ...]:
+def _per_example_in(params: dict[str, np.ndarray]) -> tuple[int, ...]:
     """The n_in a layer with these parameters was initialised for."""
-    W = params["W"]
-    return (W.shape[0],) if W.ndim == 2 else (W.shape[2],)
+    if "W" in params:
+        W = params["W"]
+        return (W.shape[0],) if W.ndim == 2 else (W.shape[2],)
+    return (next(iter(params.values())).shape[-1],)  # per-feature parameters such as γ, β

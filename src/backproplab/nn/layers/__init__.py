@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .base import Layer
+from .batch_norm import BatchNorm
 from .conv2d import Conv2D
 from .dropout import Dropout
 from .flatten import Flatten
@@ -15,6 +16,7 @@ LAYERS: dict[str, type[Layer]] = {
     "pool2d": Pool2D,
     "flatten": Flatten,
     "dropout": Dropout,
+    "batch_norm": BatchNorm,
 }
 
 
@@ -29,4 +31,4 @@ def initialize_layer(name: str, **kwargs) -> Layer:
         raise ValueError(f"bad arguments for layer {name!r}: {err}") from None
 
 
-__all__ = ["Layer", "FullyConnected", "Conv2D", "Pool2D", "Flatten", "Dropout", "LAYERS", "initialize_layer"]
+__all__ = ["Layer", "BatchNorm", "FullyConnected", "Conv2D", "Pool2D", "Flatten", "Dropout", "LAYERS", "initialize_layer"]

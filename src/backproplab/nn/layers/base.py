@@ -5,7 +5,8 @@ A layer keeps three dicts, as in the homework's API:
 - ``parameters``: the trainable arrays (e.g. ``W``, ``b``), created lazily by
   ``_init_parameters`` on the first forward pass, once the input width is known;
 - ``gradients``: ∂L/∂(parameter), the same keys and shapes, written by ``backward``;
-- ``cache``: what ``forward`` saves for ``backward`` (e.g. ``X``, ``Z``).
+- ``cache``: what ``forward`` saves for ``backward`` (e.g. ``X``, ``Z``);
+- ``buffers``: state saved with the model but not trained (batch-norm statistics).
 
 Arrays keep their dtype: parameters are created in the dtype of the first input, so
 float32 in gives float32 out and float64 in gives float64 out.
@@ -24,6 +25,8 @@ class Layer(ABC):
         self.parameters: dict[str, np.ndarray] = {}
         self.gradients: dict[str, np.ndarray] = {}
         self.cache: dict[str, np.ndarray] = {}
+        #: state that is saved with the model but not trained (e.g. running statistics)
+        self.buffers: dict[str, np.ndarray] = {}
         #: the per-example input shape fixed at the first forward (None until then)
         self.n_in: tuple[int, ...] | int | None = None
         #: random generator for initialisation (and dropout); the model sets it from its seed

@@ -13,7 +13,8 @@ Backward, with dZ₂ = σ'(Z) ⊙ dY as an (N·Ho·Wo, F) matrix:
 
     db = 1ᵀ dZ₂           dW₂ = colsᵀ dZ₂           dcols = dZ₂ W₂ᵀ
 
-and dX is col2im(dcols) with the padding cropped off.
+and dX is col2im(dcols) with the padding cropped off (computed offset by offset,
+without building dcols: ``im2col.col2im_product``).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import numpy as np
 from ..activations import initialize_activation
 from ..weights import initialize_weights
 from .base import Layer
-from .im2col import col2im, im2col, output_shape, pad_input, padding, pair, unpad
+from .im2col import col2im_product, im2col, output_shape, pad_input, padding, pair, unpad
 
 
 class Conv2D(Layer):
@@ -67,7 +68,9 @@ class Conv2D(Layer):
         X_pad = pad_input(X, self.pads)
         cols = im2col(X_pad, self.kernel_shape, out_hw, self.stride)  # (N, Ho, Wo, kh, kw, C)
         K = cols.shape[3] * cols.shape[4] * cols.shape[5]
-        Z = (cols.reshape(-1, K) @ W.reshape(K, -1) + b).reshape(*cols.shape[:3], self.n_out)
+        Z = cols.reshape(-1, K) @ W.reshape(K, -1)  # (N·Ho·Wo, F)
+        Z += b
+        Z = Z.reshape(*cols.shape[:3], self.n_out)
         self.cache = {"cols": cols, "Z": Z, "padded_shape": X_pad.shape}
         return self.activation.forward(Z)
 
@@ -80,5 +83,5 @@ class Conv2D(Layer):
             "W": (cols2.T @ dZ).reshape(W.shape),
             "b": dZ.sum(axis=0, keepdims=True),
         }
-        dcols = (dZ @ W.reshape(-1, self.n_out).T).reshape(cols.shape)
-        return unpad(col2im(dcols, padded_shape, self.stride), self.pads)
+        dX_pad = col2im_product(dZ.reshape(*cols.shape[:3], self.n_out), W, padded_shape, self.stride)
+        return unpad(dX_pad, self.pads)

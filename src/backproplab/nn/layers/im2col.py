@@ -7,14 +7,16 @@ sw·x + j for kernel offsets 0 ≤ i < kh, 0 ≤ j < kw, so
     Ho = ⌊(H + p_top + p_bottom − kh) / sh⌋ + 1,   Wo likewise.
 
 ``im2col`` lays every window out as one row: cols[n, y, x, i, j, c] = X_pad[n, sh·y+i,
-sw·x+j, c], which turns a convolution into one matrix product. ``col2im`` is its
-adjoint: it adds each window's gradient back where the window came from. Both loop
-over the kh·kw kernel offsets only; each step copies a whole strided slice.
+sw·x+j, c], which turns a convolution into one matrix product. Its adjoint, col2im,
+adds each window's gradient back where the window came from; ``col2im_product`` does
+that fused with the product that makes those gradients, looping over the kh·kw kernel
+offsets only (each step one matrix product and one strided slice of the whole batch).
 """
 
 from __future__ import annotations
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 Pads = tuple[tuple[int, int], tuple[int, int]]
 
@@ -81,23 +83,30 @@ def window_slice(i: int, j: int, out_hw: tuple[int, int], stride: tuple[int, int
 
 
 def im2col(X_pad: np.ndarray, kernel_shape, out_hw, stride) -> np.ndarray:
-    """X_pad (N, Hp, Wp, C) → cols (N, Ho, Wo, kh, kw, C)."""
-    kh, kw = kernel_shape
-    N, C = X_pad.shape[0], X_pad.shape[3]
-    cols = np.empty((N, *out_hw, kh, kw, C), dtype=X_pad.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            cols[:, :, :, i, j, :] = X_pad[window_slice(i, j, out_hw, stride)]
-    return cols
+    """X_pad (N, Hp, Wp, C) → cols (N, Ho, Wo, kh, kw, C), a contiguous copy.
+
+    A strided view holds every window without copying; one copy lays them out as rows.
+    """
+    (sh, sw), (Ho, Wo) = stride, out_hw
+    windows = sliding_window_view(X_pad, kernel_shape, axis=(1, 2))  # (N, Hp-kh+1, Wp-kw+1, C, kh, kw)
+    windows = windows[:, : sh * (Ho - 1) + 1 : sh, : sw * (Wo - 1) + 1 : sw]
+    return np.ascontiguousarray(windows.transpose(0, 1, 2, 4, 5, 3))
 
 
-def col2im(dcols: np.ndarray, padded_shape, stride) -> np.ndarray:
-    """dcols (N, Ho, Wo, kh, kw, C) → dX_pad (N, Hp, Wp, C), summing overlapping windows."""
-    N, Ho, Wo, kh, kw, C = dcols.shape
-    dX_pad = np.zeros(padded_shape, dtype=dcols.dtype)
+def col2im_product(dZ: np.ndarray, W: np.ndarray, padded_shape, stride) -> np.ndarray:
+    """dX_pad = col2im(dZ₂ W₂ᵀ) without materialising dcols.
+
+    dZ (N, Ho, Wo, F), W (kh, kw, C, F) → dX_pad (N, Hp, Wp, C). The block of dcols for
+    kernel offset (i, j) is dZ₂ W[i, j]ᵀ, (N·Ho·Wo, C); it is added where the windows
+    read at that offset, so overlapping windows sum, as the input gradient requires.
+    """
+    N, Ho, Wo, F = dZ.shape
+    kh, kw, C, _ = W.shape
+    dZ2 = dZ.reshape(-1, F)
+    dX_pad = np.zeros(padded_shape, dtype=dZ.dtype)
     for i in range(kh):
         for j in range(kw):
-            dX_pad[window_slice(i, j, (Ho, Wo), stride)] += dcols[:, :, :, i, j, :]
+            dX_pad[window_slice(i, j, (Ho, Wo), stride)] += (dZ2 @ W[i, j].T).reshape(N, Ho, Wo, C)
     return dX_pad
 
 

@@ -1,0 +1,74 @@
+"""Finding a data set on this machine, in one documented order:
+
+1. ``--data-dir`` (the folder itself, or its subfolder named like the data set);
+2. ``$BACKPROPLAB_DATA/<data set>``;
+3. a system copy (Debian's ``/usr/share/datasets/fashion-mnist``);
+4. the user's cache, ``$XDG_CACHE_HOME/backproplab/<data set>`` (default ``~/.cache``).
+
+The first of these folders that exists is used and must be complete: a missing file is
+an error that names it. If none exists, ``--download`` fetches the official files into
+the cache; otherwise the error lists where we looked and how to get the data.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from .errors import DataError
+
+
+class DataNotFoundError(DataError):
+    """No folder holds the data set (the message says how to get it)."""
+
+
+@dataclass
+class DataSpec:
+    folder: str  # e.g. "fashion-mnist"
+    files: list[str]  # the files a complete folder holds
+    system_dirs: list[str] = field(default_factory=list)
+    how_to_get: str = ""  # appended to the not-found message
+    download: Callable[[Path], None] | None = None  # fills a folder with the official files
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "backproplab"
+
+
+def candidates(spec: DataSpec, data_dir: str | os.PathLike | None) -> list[Path]:
+    out = []
+    if data_dir is not None:
+        d = Path(data_dir)
+        out += [d / spec.folder, d] if (d / spec.folder).is_dir() else [d]
+    env = os.environ.get("BACKPROPLAB_DATA")
+    if env:
+        out.append(Path(env) / spec.folder)
+    out += [Path(p) for p in spec.system_dirs]
+    out.append(cache_dir() / spec.folder)
+    return out
+
+
+def find_data(spec: DataSpec, data_dir=None, download: bool = False) -> Path:
+    """The folder holding every file of ``spec``."""
+    if data_dir is not None and not Path(data_dir).is_dir():
+        raise DataNotFoundError(f"--data-dir {data_dir} is not a folder")
+    looked = candidates(spec, data_dir)
+    cache = cache_dir() / spec.folder
+    for folder in looked:
+        if not folder.is_dir():
+            continue
+        missing = [f for f in spec.files if not (folder / f).is_file()]
+        if missing and download and folder == cache and spec.download is not None:
+            spec.download(folder)  # complete an interrupted download
+        elif missing:
+            raise DataError(f"{folder} is missing {', '.join(missing)} (a complete {spec.folder} folder holds "
+                            f"{', '.join(spec.files)})")
+        return folder
+    if download and spec.download is not None:
+        spec.download(cache)
+        return cache
+    where = "\n".join(f"  - {p}" for p in looked)
+    raise DataNotFoundError(f"{spec.folder} not found. Looked in:\n{where}\nTo get it:\n{spec.how_to_get}")
