@@ -56,6 +56,61 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--csv", dest="data", help="train on your own CSV (header row, numeric features, a label column)")
     p.add_argument("--label-column", help="the CSV's label column (default: the last)")
     _add_run_flags(p)
+
+    f = sub.add_parser("fashion", help="Fashion-MNIST: the MLP in PyTorch or NumPy, or the NumPy CNN")
+    f.add_argument("--engine", default="torch", help="torch (default) | numpy")
+    f.add_argument("--model", default="mlp", help="mlp (default) | cnn (NumPy engine)")
+    f.add_argument("--epochs", type=int)
+    f.add_argument("--batch-size", type=int)
+    f.add_argument("--lr", type=float, help="peak learning rate")
+    f.add_argument("--warmup", type=float, help="epochs of linear warm-up before the cosine decay")
+    f.add_argument("--optimizer", help="sgd | adam")
+    f.add_argument("--momentum", type=float)
+    f.add_argument("--weight-decay", type=float)
+    f.add_argument("--dropout", type=float)
+    f.add_argument("--hidden", type=_csv_list(int), help="MLP hidden widths, e.g. 512,512")
+    f.add_argument("--seed", type=int, default=0)
+    f.add_argument("--train-limit", type=int, help="train on only this many images (a quick run)")
+    f.add_argument("--test-limit", type=int, help="validate and test on only this many images")
+    f.add_argument("--device", default="auto", help="cpu | cuda | auto (torch engine)")
+    f.add_argument("--resume", action="store_true", help="continue an interrupted run from its checkpoint")
+    _add_data_flags(f)
+    _add_run_flags(f)
+
+    c = sub.add_parser("cifar", help="CIFAR-10: train the CNN and write predictions.csv")
+    c.add_argument("--profile", help="cpu | cpu-long | gpu (default: gpu on CUDA, else cpu)")
+    c.add_argument("--widths", type=_csv_list(int), help="channels of the stem and the three stages, e.g. 24,48,96,192")
+    c.add_argument("--convs-per-block", type=int)
+    c.add_argument("--epochs", type=int)
+    c.add_argument("--batch-size", type=int)
+    c.add_argument("--lr", type=float, help="peak learning rate")
+    c.add_argument("--warmup", type=float, help="epochs of linear warm-up before the cosine decay")
+    c.add_argument("--momentum", type=float)
+    c.add_argument("--weight-decay", type=float)
+    c.add_argument("--label-smoothing", type=float)
+    c.add_argument("--crop-padding", type=int, help="random-crop translation in pixels (0: none)")
+    c.add_argument("--no-flip", dest="flip", action="store_false", help="no random horizontal flips")
+    c.add_argument("--tta", dest="tta", action="store_true", default=None, help="evaluate on image + mirror image")
+    c.add_argument("--no-tta", dest="tta", action="store_false", help="evaluate on the image only")
+    c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--train-limit", type=int, help="train on only this many images (a quick run)")
+    c.add_argument("--test-limit", type=int, help="validate and test on only this many images")
+    c.add_argument("--device", default="auto", help="cpu | cuda | auto")
+    c.add_argument("--predict-on", help="a .npy of uint8 images (N x 3072 or N x 32 x 32 x 3) to predict")
+    c.add_argument("--resume", action="store_true", help="continue an interrupted run from its checkpoint")
+    _add_data_flags(c)
+    _add_run_flags(c)
+
+    a = sub.add_parser("all", help="the whole homework, then the report (what `make run` runs)")
+    a.add_argument("--out", default="experiments/homework", help="folder for every run and the report")
+    a.add_argument("--quick", action="store_true", help="small slices of every data set: a check in minutes")
+    a.add_argument("--overwrite", action="store_true", help="replace the results already in --out")
+    a.add_argument("--device", default="auto", help="cpu | cuda | auto, for the PyTorch stages")
+    a.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+    r = sub.add_parser("report", help="build report.html and report.md from run or sweep folders")
+    r.add_argument("dirs", nargs="+", metavar="RUN_OR_SWEEP_DIR")
+    r.add_argument("--out", help="where to write the report (default: the first folder)")
     return parser
 
 
@@ -67,15 +122,12 @@ def cmd_gradcheck(args) -> int:
     return 0 if all(r.passed for r in rows) else 1
 
 
-DEFAULT_IRIS_GRID = {"lr": [0.005, 0.05, 0.5], "hidden": [4, 16, 64]}
-
-
 def cmd_iris(args) -> int:
-    from .iris import IrisConfig, run_sweep, train_run
+    from .iris import DEFAULT_GRID, IrisConfig, run_sweep, train_run
 
     lrs, hiddens = args.lr, args.hidden
     if lrs is None and hiddens is None:
-        lrs, hiddens = DEFAULT_IRIS_GRID["lr"], DEFAULT_IRIS_GRID["hidden"]
+        lrs, hiddens = DEFAULT_GRID["lr"], DEFAULT_GRID["hidden"]
     lrs, hiddens = lrs or [IrisConfig.lr], hiddens or [IrisConfig.hidden]
     base = IrisConfig(lr=lrs[0], hidden=hiddens[0], epochs=args.epochs, batch_size=args.batch_size,
                       momentum=args.momentum, seed=args.seed, schedule=args.schedule, data=args.data,
@@ -92,7 +144,56 @@ def cmd_iris(args) -> int:
     return 0
 
 
-COMMANDS = {"gradcheck": cmd_gradcheck, "iris": cmd_iris}
+def cmd_fashion(args) -> int:
+    from .fashion import FashionConfig, run
+
+    fields = ("engine", "model", "epochs", "batch_size", "lr", "warmup", "optimizer", "momentum", "weight_decay",
+              "dropout", "seed", "train_limit", "test_limit", "device", "data_dir", "download")
+    config = FashionConfig(**{k: getattr(args, k) for k in fields})
+    if args.hidden:
+        config.hidden = args.hidden
+    s = run(config, out=args.out, name=args.name, overwrite=args.overwrite, resume=args.resume,
+            show_progress=not args.no_progress)
+    print(f"test accuracy {s['test_accuracy']:.2%} after {s['epochs']} epochs "
+          f"({s['train_seconds']:.0f} s training, {s['wall_seconds']:.0f} s in all, {s['device']})")
+    print(f"run folder: {s['path']}")
+    return 0
+
+
+def cmd_cifar(args) -> int:
+    from .cifar import CifarConfig, run
+
+    fields = ("profile", "widths", "convs_per_block", "epochs", "batch_size", "lr", "warmup", "momentum",
+              "weight_decay", "label_smoothing", "crop_padding", "flip", "tta", "seed", "train_limit", "test_limit",
+              "device", "data_dir", "download", "predict_on")
+    s = run(CifarConfig(**{k: getattr(args, k) for k in fields}), out=args.out, name=args.name,
+            overwrite=args.overwrite, resume=args.resume, show_progress=not args.no_progress)
+    if "test_accuracy" in s:
+        print(f"test accuracy {s['test_accuracy']:.2%} after {s['epochs']} epochs "
+              f"({s['train_seconds']:.0f} s training, {s['wall_seconds']:.0f} s in all, {s['device']})")
+    print(f"predictions: {os.path.join(s['path'], 'predictions.csv')}")
+    print(f"run folder: {s['path']}")
+    return 0
+
+
+def cmd_all(args) -> int:
+    from .homework import run_all
+
+    status, report = run_all(args.out, quick=args.quick, overwrite=args.overwrite,
+                             show_progress=not args.no_progress, device=args.device)
+    print(f"report: {report}")
+    return status
+
+
+def cmd_report(args) -> int:
+    from .report import build_report
+
+    print(f"report: {build_report(args.dirs, args.out)}")
+    return 0
+
+
+COMMANDS = {"gradcheck": cmd_gradcheck, "iris": cmd_iris, "fashion": cmd_fashion, "cifar": cmd_cifar,
+            "all": cmd_all, "report": cmd_report}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -27,10 +27,7 @@ from .nn.optimizers import initialize_optimizer
 from .nn.schedulers import SCHEDULES
 from .runs import RunFolder
 from .runs.environment import versions
-from .runs.plots import plot_curves
-from .runs.progress import progress
-
-METRIC_COLUMNS = ["epoch", "train_loss", "val_loss", "train_error", "val_error", "lr", "seconds"]
+from .runs.log import ERROR_COLUMNS, EpochLog
 
 
 @dataclass
@@ -103,19 +100,17 @@ def train_run(c: IrisConfig, out: str | Path = "experiments", name: str | None =
         run.write_json("config.json", {"pipeline": "iris", **dataclasses.asdict(c), "versions": versions(),
                                        "splits": {s: data.size(s) for s in ("train", "validate", "test")}})
         model = build_model(c)
-        best, best_params, rows = None, None, []
-        bar = progress(c.epochs, desc=name or run_name(c), enabled=show_progress)
+        log = EpochLog(run, ERROR_COLUMNS, c.epochs, desc=name or run_name(c), show_progress=show_progress)
+        best, best_params = None, None
         for epoch in range(c.epochs):
             record = model.train_epoch(data, epoch)
-            rows.append(record)
+            log.add(record)
             if best is None or (record["val_error"], record["val_loss"]) < (best["val_error"], best["val_loss"]):
                 best, best_params = record, model.get_parameters()
-            bar.set_postfix(train_loss=f"{record['train_loss']:.3f}", val_loss=f"{record['val_loss']:.3f}")
-            bar.update()
-        bar.close()
-        run.write_csv("metrics.csv", rows, METRIC_COLUMNS)
+        log.close()
         model.set_parameters(best_params)  # test the epoch that validation chose
         summary = {
+            "pipeline": "iris",
             **model.test(data),
             "best_epoch": best["epoch"],
             "best_val_error": best["val_error"],
@@ -124,14 +119,16 @@ def train_run(c: IrisConfig, out: str | Path = "experiments", name: str | None =
             "wall_seconds": time.perf_counter() - start,
         }
         model.save(run.file("params.npz"), extra=data.standardizer.to_arrays())
-        title = f"{name or run_name(c)}"
-        plot_curves(rows, "loss", run.file("loss.png"), title, ylabel="cross-entropy loss")
-        plot_curves(rows, "error", run.file("error.png"), title, ylabel="error (%)", percent=True)
+        log.plot(name or run_name(c), second="error")
         run.write_json("summary.json", summary)
     return {**summary, "path": str(run.final)}
 
 
 # -- the sweep ----------------------------------------------------------------------------
+
+#: the grid `backproplab iris` runs with no --lr/--hidden: two decades of learning rate
+#: around the default, and hidden sizes from 4 to 64
+DEFAULT_GRID = {"lr": [0.005, 0.05, 0.5], "hidden": [4, 16, 64]}
 
 SWEEP_COLUMNS = ["lr", "hidden", "best_val_error", "best_val_loss", "best_epoch", "test_error", "epochs", "seconds", "run"]
 

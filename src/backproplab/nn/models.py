@@ -73,6 +73,7 @@ class NeuralNetwork:
             layer = initialize_layer(spec.pop("name"), **spec)
             layer.rng = self._dropout_rng if type(layer).__name__ == "Dropout" else self._init_rng
             self.layers.append(layer)
+        self.layers[0].input_grad = False  # the data needs no gradient
 
     def _require_built(self) -> None:
         if not self.layers:

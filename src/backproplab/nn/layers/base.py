@@ -33,6 +33,9 @@ class Layer(ABC):
         self.rng: np.random.Generator | None = None
         #: training mode (dropout drops) or evaluation mode (it does not)
         self.training: bool = True
+        #: whether backward must return ∂L/∂X; the model turns it off for its first layer,
+        #: whose input is data, saving that layer's largest product
+        self.input_grad: bool = True
 
     def __call__(self, X: np.ndarray) -> np.ndarray:
         return self.forward(X)

@@ -83,5 +83,7 @@ class Conv2D(Layer):
             "W": (cols2.T @ dZ).reshape(W.shape),
             "b": dZ.sum(axis=0, keepdims=True),
         }
+        if not self.input_grad:
+            return None
         dX_pad = col2im_product(dZ.reshape(*cols.shape[:3], self.n_out), W, padded_shape, self.stride)
         return unpad(dX_pad, self.pads)

@@ -61,4 +61,4 @@ class FullyConnected(Layer):
         X, Z = self._from_cache("X", "Z")
         dZ = self.activation.backward(Z, dLdY)
         self.gradients = {"W": X.T @ dZ, "b": dZ.sum(axis=0, keepdims=True)}
-        return dZ @ self.parameters["W"].T
+        return dZ @ self.parameters["W"].T if self.input_grad else None

@@ -1,0 +1,133 @@
+"""The CIFAR-10 pipeline end to end on small slices (CPU): run folder, predictions.csv,
+resume, augmentation, the device choice and bad input."""
+
+import csv
+import json
+import os
+
+import numpy as np
+import pytest
+import torch
+
+from backproplab.cifar import CifarConfig, make_augment, predictions_csv, run
+from backproplab.cli import main
+from cifar_fixtures import write_cifar
+
+TINY = dict(profile="cpu", widths=[4, 8, 8, 8], epochs=2, batch_size=32, device="cpu")
+
+
+@pytest.fixture
+def cifar_dir(tmp_path):
+    write_cifar(tmp_path / "data", n_per_batch=1100, n_test=60)  # 5,500 train → 500 after validation
+    return str(tmp_path / "data")
+
+
+def test_end_to_end_writes_the_run_folder(tmp_path, cifar_dir):
+    s = run(CifarConfig(data_dir=cifar_dir, **TINY), out=tmp_path / "runs", show_progress=False)
+    files = set(os.listdir(s["path"]))
+    assert {"config.json", "metrics.csv", "summary.json", "loss.png", "accuracy.png", "checkpoint.pt",
+            "predictions.csv"} <= files
+    rows = list(csv.DictReader(open(os.path.join(s["path"], "metrics.csv"))))
+    assert [r["epoch"] for r in rows] == ["1", "2"] and {"train_loss", "val_loss", "val_accuracy"} <= set(rows[0])
+    summary = json.load(open(os.path.join(s["path"], "summary.json")))
+    assert 0 <= summary["test_accuracy"] <= 1 and summary["device"] == "cpu"
+    preds = list(csv.reader(open(os.path.join(s["path"], "predictions.csv"))))
+    assert preds[0] == ["Id", "Category"] and len(preds) == 61
+    assert [int(r[0]) for r in preds[1:]] == list(range(1, 61)) and all(0 <= int(r[1]) <= 9 for r in preds[1:])
+    config = json.load(open(os.path.join(s["path"], "config.json")))
+    assert config["splits"] == {"train": 500, "validate": 5000, "test": 60}
+
+
+def test_predictions_match_the_reported_test_accuracy(tmp_path, cifar_dir):
+    from backproplab.data import cifar10
+
+    s = run(CifarConfig(data_dir=cifar_dir, **TINY), out=tmp_path, show_progress=False)
+    preds = np.array([int(r["Category"]) for r in csv.DictReader(open(os.path.join(s["path"], "predictions.csv")))])
+    labels = cifar10.load(cifar_dir)["test"][1]
+    assert np.mean(preds == labels) == pytest.approx(s["test_accuracy"])
+
+
+def test_predictions_csv_format():
+    assert predictions_csv(np.array([3, 0, 9])) == "Id,Category\n1,3\n2,0\n3,9\n"
+
+
+def test_predict_on_a_homework_array(tmp_path, cifar_dir):
+    images = np.random.default_rng(0).integers(0, 256, (7, 3072), dtype=np.uint8)
+    np.save(tmp_path / "test_images.npy", images)
+    s = run(CifarConfig(data_dir=cifar_dir, predict_on=str(tmp_path / "test_images.npy"), **TINY),
+            out=tmp_path / "runs", show_progress=False)
+    preds = list(csv.reader(open(os.path.join(s["path"], "predictions.csv"))))
+    assert len(preds) == 8 and "test_accuracy" not in s
+
+
+def test_resume_ends_with_the_same_metrics(tmp_path, cifar_dir):
+    config = CifarConfig(data_dir=cifar_dir, **{**TINY, "epochs": 3})
+    whole = run(config, out=tmp_path / "a", name="r", show_progress=False)
+    with pytest.raises(KeyboardInterrupt):
+        run(config, out=tmp_path / "b", name="r", show_progress=False, stop_after=1)
+    assert (tmp_path / "b" / "r.partial" / "checkpoint.pt").exists() and not (tmp_path / "b" / "r").exists()
+    resumed = run(config, out=tmp_path / "b", name="r", show_progress=False, resume=True)
+    strip = lambda rows: [{k: v for k, v in r.items() if k != "seconds"} for r in rows]  # noqa: E731
+    assert strip(resumed["rows"]) == strip(whole["rows"])
+    assert resumed["test_accuracy"] == whole["test_accuracy"]
+
+
+def test_resume_with_other_settings_is_refused(tmp_path, cifar_dir):
+    config = CifarConfig(data_dir=cifar_dir, **{**TINY, "epochs": 3})
+    with pytest.raises(KeyboardInterrupt):
+        run(config, out=tmp_path, name="r", show_progress=False, stop_after=1)
+    with pytest.raises(ValueError, match="different settings for lr"):
+        run(CifarConfig(data_dir=cifar_dir, **{**TINY, "epochs": 3, "lr": 0.01}), out=tmp_path, name="r",
+            show_progress=False, resume=True)
+
+
+def test_augmentation_keeps_shapes_and_moves_pixels_only():
+    torch.manual_seed(0)
+    x = torch.arange(2 * 3 * 8 * 8, dtype=torch.float32).reshape(2, 3, 8, 8) + 1
+    out = make_augment(padding=2, flip=True)(x)
+    assert out.shape == x.shape and out.dtype == x.dtype
+    for i in range(2):  # every output pixel is an input pixel of the same image and channel, or padding 0
+        for ch in range(3):
+            values = set(out[i, ch].flatten().tolist()) - {0.0}
+            assert values <= set(x[i, ch].flatten().tolist())
+    assert torch.equal(make_augment(padding=0, flip=False)(x), x)
+
+
+def test_device_choice_falls_back_to_cpu_and_refuses_a_missing_gpu():
+    from backproplab.devices import choose_device
+
+    assert choose_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="no CUDA GPU; use --device cpu or auto"):
+            choose_device("cuda")
+    with pytest.raises(ValueError, match="--device must be cpu, cuda or auto"):
+        choose_device("tpu")
+
+
+@pytest.mark.parametrize(
+    "flags, message",
+    [(["--epochs", "0"], "--epochs must be an integer >= 1"), (["--widths", "8,8"], "needs 4 positive"),
+     (["--profile", "fast"], "--profile must be one of"), (["--crop-padding", "20"], "between 0 and 8")],
+)
+def test_cli_bad_flags_leave_no_folder(tmp_path, cifar_dir, capsys, flags, message):
+    assert main(["cifar", "--data-dir", cifar_dir, "--out", str(tmp_path / "runs"), "--device", "cpu",
+                 "--no-progress", *flags]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "runs").exists()
+
+
+def test_cli_bad_predict_on_leaves_no_folder(tmp_path, cifar_dir, capsys):
+    np.save(tmp_path / "x.npy", np.zeros((3, 10), dtype=np.uint8))
+    assert main(["cifar", "--data-dir", cifar_dir, "--predict-on", str(tmp_path / "x.npy"), "--out",
+                 str(tmp_path / "runs"), "--device", "cpu", "--no-progress"]) == 2
+    assert "expected shape (N, 3072)" in capsys.readouterr().err
+    assert not (tmp_path / "runs").exists()
+
+
+def test_cli_missing_data_says_how_to_get_it(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv("BACKPROPLAB_DATA", raising=False)
+    assert main(["cifar", "--out", str(tmp_path / "runs"), "--device", "cpu", "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "cifar-10-batches-py not found" in err and "--download" in err
+    assert not (tmp_path / "runs").exists()

@@ -1,0 +1,173 @@
+"""The IDX reader, data discovery and the checksummed download (against a loopback server)."""
+
+import functools
+import gzip
+import hashlib
+import http.server
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from backproplab.data import discovery, fashion_mnist
+from backproplab.data.download import fetch
+from backproplab.data.errors import DataError
+from backproplab.data.idx import read_idx
+
+
+def idx_bytes(array: np.ndarray, code: int = 0x08) -> bytes:
+    header = bytes([0, 0, code, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
+    return header + array.astype(array.dtype.newbyteorder(">")).tobytes()
+
+
+def write_fashion(folder: Path, n_train=20, n_test=10, gz=True, labels=None) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    for prefix, n in (("train", n_train), ("t10k", n_test)):
+        images = rng.integers(0, 256, (n, 28, 28), dtype=np.uint8)
+        y = np.arange(n, dtype=np.uint8) % 10 if labels is None else labels
+        for kind, arr in (("images-idx3", images), ("labels-idx1", y)):
+            data = idx_bytes(arr)
+            (folder / f"{prefix}-{kind}-ubyte.gz").write_bytes(gzip.compress(data) if gz else data)
+    return folder
+
+
+@pytest.mark.parametrize("gz", [True, False])
+def test_reads_raw_and_gzip(tmp_path, gz):
+    arr = np.arange(24, dtype=np.uint8).reshape(2, 3, 4)
+    path = tmp_path / "a.idx"
+    path.write_bytes(gzip.compress(idx_bytes(arr)) if gz else idx_bytes(arr))
+    np.testing.assert_array_equal(read_idx(path), arr)
+
+
+def test_reads_wider_dtypes(tmp_path):
+    arr = np.array([[1.5, -2.0]], dtype=np.float32)
+    (tmp_path / "f.idx").write_bytes(idx_bytes(arr, 0x0D))
+    np.testing.assert_array_equal(read_idx(tmp_path / "f.idx"), arr)
+
+
+@pytest.mark.parametrize(
+    "mutate, message",
+    [
+        (lambda b: b[:-5], r"truncated: the header declares shape \(2, 3, 4\) \(24 bytes of data\), the file holds 19"),
+        (lambda b: b + b"xx", "has trailing bytes"),
+        (lambda b: b"\x01" + b[1:], "not an IDX file"),
+        (lambda b: b[:2] + b"\x07" + b[3:], "unknown IDX dtype code 0x07"),
+        (lambda b: b[:10], "truncated IDX header"),
+        (lambda b: b[:2], "too short"),
+    ],
+)
+def test_bad_idx_files_name_the_problem(tmp_path, mutate, message):
+    path = tmp_path / "bad.idx"
+    path.write_bytes(mutate(idx_bytes(np.zeros((2, 3, 4), dtype=np.uint8))))
+    with pytest.raises(DataError, match=message):
+        read_idx(path)
+
+
+def test_truncated_gzip_is_refused(tmp_path):
+    path = tmp_path / "bad.gz"
+    path.write_bytes(gzip.compress(idx_bytes(np.zeros((50, 28, 28), dtype=np.uint8)))[:-40])
+    with pytest.raises(DataError, match="corrupt or truncated gzip"):
+        read_idx(path)
+
+
+def test_images_and_labels_must_agree(tmp_path):
+    folder = write_fashion(tmp_path / "f", labels=np.arange(7, dtype=np.uint8))
+    with pytest.raises(DataError, match="train-images-idx3-ubyte.gz holds 20 images but train-labels-idx1-ubyte.gz "
+                                        "holds 7 labels"):
+        fashion_mnist.load(data_dir=folder)
+
+
+def test_labels_out_of_range(tmp_path):
+    folder = write_fashion(tmp_path / "f", n_train=12, n_test=12, labels=np.full(12, 11, dtype=np.uint8))
+    with pytest.raises(DataError, match="label 11 is out of range 0..9"):
+        fashion_mnist.load(data_dir=folder)
+
+
+@pytest.fixture
+def isolated(monkeypatch, tmp_path):
+    """No system copy, an empty cache and no BACKPROPLAB_DATA: discovery sees only what a test makes."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv("BACKPROPLAB_DATA", raising=False)
+    monkeypatch.setattr(fashion_mnist.SPEC, "system_dirs", [str(tmp_path / "system")])
+    return tmp_path
+
+
+def test_discovery_order(isolated, monkeypatch):
+    tmp = isolated
+    cache = write_fashion(tmp / "cache" / "backproplab" / "fashion-mnist")
+    assert discovery.find_data(fashion_mnist.SPEC) == cache
+    system = write_fashion(tmp / "system")
+    assert discovery.find_data(fashion_mnist.SPEC) == system
+    env = write_fashion(tmp / "env" / "fashion-mnist")
+    monkeypatch.setenv("BACKPROPLAB_DATA", str(tmp / "env"))
+    assert discovery.find_data(fashion_mnist.SPEC) == env
+    explicit = write_fashion(tmp / "mine")
+    assert discovery.find_data(fashion_mnist.SPEC, data_dir=tmp / "mine") == explicit
+    write_fashion(tmp / "parent" / "fashion-mnist")
+    assert discovery.find_data(fashion_mnist.SPEC, data_dir=tmp / "parent") == tmp / "parent" / "fashion-mnist"
+
+
+def test_nothing_found_lists_where_and_how(isolated):
+    with pytest.raises(discovery.DataNotFoundError) as err:
+        discovery.find_data(fashion_mnist.SPEC)
+    message = str(err.value)
+    assert "fashion-mnist not found. Looked in:" in message
+    assert str(isolated / "system") in message and str(isolated / "cache" / "backproplab" / "fashion-mnist") in message
+    assert "apt-get install dataset-fashion-mnist" in message and "--download" in message
+
+
+def test_a_folder_missing_one_file_names_it(isolated):
+    folder = write_fashion(isolated / "mine")
+    (folder / "t10k-labels-idx1-ubyte.gz").unlink()
+    with pytest.raises(DataError, match="is missing t10k-labels-idx1-ubyte.gz"):
+        discovery.find_data(fashion_mnist.SPEC, data_dir=folder)
+
+
+@pytest.fixture
+def server(tmp_path):
+    """A loopback HTTP server serving tmp_path/www."""
+    root = tmp_path / "www"
+    root.mkdir()
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
+    handler.log_message = lambda *a: None
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield root, f"http://127.0.0.1:{httpd.server_address[1]}/"
+    httpd.shutdown()
+
+
+def test_download_verifies_and_writes_atomically(server, tmp_path):
+    root, url = server
+    (root / "good.bin").write_bytes(b"hello")
+    md5 = hashlib.md5(b"hello").hexdigest()
+    dest = tmp_path / "dl" / "good.bin"
+    assert fetch(url + "good.bin", dest, md5) == dest and dest.read_bytes() == b"hello"
+
+
+def test_download_refuses_a_checksum_mismatch_and_keeps_nothing(server, tmp_path):
+    root, url = server
+    (root / "evil.bin").write_bytes(b"tampered")
+    dest = tmp_path / "dl" / "evil.bin"
+    with pytest.raises(DataError, match="checksum mismatch.*was not kept"):
+        fetch(url + "evil.bin", dest, hashlib.md5(b"hello").hexdigest())
+    assert not dest.exists() and list(dest.parent.iterdir()) == []
+
+
+def test_download_of_a_missing_file_is_a_clear_error(server, tmp_path):
+    _, url = server
+    with pytest.raises(DataError, match="could not download .*404"):
+        fetch(url + "nope.bin", tmp_path / "x", "0" * 32)
+
+
+def test_fashion_download_fills_the_cache(isolated, server, monkeypatch):
+    root, url = server
+    write_fashion(root)
+    sums = {name: hashlib.md5((root / name).read_bytes()).hexdigest() for name in fashion_mnist.FILES}
+    monkeypatch.setattr(fashion_mnist, "FILES", sums)
+    monkeypatch.setattr(fashion_mnist.SPEC, "download", lambda folder: fashion_mnist.download(folder, url))
+    data = fashion_mnist.load(download=True)
+    assert data["train"][0].shape == (20, 28, 28)
+    assert (isolated / "cache" / "backproplab" / "fashion-mnist" / "train-images-idx3-ubyte.gz").exists()
