@@ -12,9 +12,9 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import statistics
 import sys
-import time
+
+from timing import time_it, use_threads
 
 
 def main() -> None:
@@ -22,16 +22,13 @@ def main() -> None:
     p.add_argument("--repeats", type=int, default=10)
     p.add_argument("--threads", type=int, default=os.cpu_count())
     args = p.parse_args()
-    # BLAS reads its thread count when numpy is first imported
-    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[var] = str(args.threads)
+    use_threads(args.threads)
     import numpy as np
     import torch
     import torch.nn.functional as F
 
     from backproplab.nn.layers import Conv2D, Pool2D
 
-    torch.set_num_threads(args.threads)
     cases = [
         ("Conv2D 3x3, 28x28x16 -> 32", (64, 28, 28, 16), lambda: Conv2D(32, (3, 3), activation="linear", pad="same"),
          lambda x, w: F.conv2d(x, w, padding=1), (32, 16, 3, 3)),
@@ -76,16 +73,6 @@ def main() -> None:
         best = min(t_torch.values())  # the ratio is against torch's faster layout
         print(f"| {name} | {t_ours * 1e3:.1f} | {t_torch['NCHW'] * 1e3:.1f} | {t_torch['NHWC'] * 1e3:.1f} | "
               f"{t_ours / best:.2f} |")
-
-
-def time_it(fn, repeats: int) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
 
 
 if __name__ == "__main__":

@@ -14,8 +14,8 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import statistics
-import time
+
+from timing import time_it, use_threads
 
 
 def main() -> None:
@@ -23,8 +23,7 @@ def main() -> None:
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--threads", type=int, default=os.cpu_count())
     args = p.parse_args()
-    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[var] = str(args.threads)
+    use_threads(args.threads)
     import numpy as np
     import torch
 
@@ -35,7 +34,6 @@ def main() -> None:
     from backproplab.nn.optimizers import SGD
     from backproplab.torch_training import Split, train_epoch
 
-    torch.set_num_threads(args.threads)
     c = FashionConfig().resolved()
     try:
         splits = load_splits(c)
@@ -74,16 +72,6 @@ def main() -> None:
     print("| one training epoch, 55,000 images, batch 256, float32 | NumPy (s) | PyTorch (s) | ratio NumPy / PyTorch |")
     print("|---|---:|---:|---:|")
     print(f"| MLP 784-512-512-10, BatchNorm, dropout 0.3 | {t_np:.2f} | {t_torch:.2f} | {t_np / t_torch:.2f} |")
-
-
-def time_it(fn, repeats: int) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,9 @@ from pathlib import Path
 
 import numpy as np
 
+from .checks import check_training_flags, with_recipe
 from .data import cifar10
+from .data.splits import shorten
 from .runs import RunFolder
 from .runs.environment import versions
 from .runs.log import ACCURACY_COLUMNS, EpochLog
@@ -38,7 +40,7 @@ PROFILES = {
     "cpu": dict(widths=[16, 32, 64, 128], convs_per_block=1, epochs=12, batch_size=256, lr=0.2, warmup=1 / 12,
                 momentum=0.9, weight_decay=5e-4, label_smoothing=0.1, crop_padding=2, tta=True),
     # a longer CPU run: >= 85% within 15 minutes
-    "cpu-long": dict(widths=[32, 64, 128, 256], convs_per_block=1, epochs=18, batch_size=256, lr=0.2, warmup=1 / 18,
+    "cpu-long": dict(widths=[24, 48, 96, 384], convs_per_block=1, epochs=18, batch_size=256, lr=0.2, warmup=1 / 18,
                      momentum=0.9, weight_decay=5e-4, label_smoothing=0.1, crop_padding=2, tta=True),
     # one GPU: wider, two convolutions per stage, bf16 autocast, channels_last, data on the GPU
     "gpu": dict(widths=[64, 128, 256, 512], convs_per_block=2, epochs=18, batch_size=512, lr=0.4, warmup=1 / 9,
@@ -74,30 +76,19 @@ class CifarConfig:
         profile = self.profile or ("gpu" if device_type == "cuda" else "cpu")
         if profile not in PROFILES:
             raise ValueError(f"--profile must be one of {', '.join(PROFILES)}; got {profile!r}")
-        recipe = dict(PROFILES[profile])
-        recipe["warmup"] *= self.epochs if self.epochs is not None else recipe["epochs"]
-        filled = {k: v for k, v in recipe.items() if getattr(self, k) is None}
-        return dataclasses.replace(self, profile=profile, **filled)
+        return with_recipe(self, PROFILES[profile], profile=profile)
 
 
 def check_config(c: CifarConfig) -> None:
-    for name in ("epochs", "batch_size", "convs_per_block"):
-        if not (isinstance(getattr(c, name), int) and getattr(c, name) >= 1):
-            raise ValueError(f"--{name.replace('_', '-')} must be an integer >= 1; got {getattr(c, name)}")
+    check_training_flags(c)
+    if not (isinstance(c.convs_per_block, int) and c.convs_per_block >= 1):
+        raise ValueError(f"--convs-per-block must be an integer >= 1; got {c.convs_per_block}")
     if len(c.widths) != 4 or min(c.widths) < 1:
         raise ValueError(f"--widths needs 4 positive channel counts (stem and three stages); got {c.widths}")
-    if not c.lr > 0:
-        raise ValueError(f"--lr must be positive; got {c.lr}")
-    if not 0 <= c.warmup < c.epochs:
-        raise ValueError(f"--warmup must be in [0, epochs); got {c.warmup}")
     if not 0 <= c.label_smoothing < 1:
         raise ValueError(f"--label-smoothing must be in [0, 1); got {c.label_smoothing}")
     if not 0 <= c.crop_padding <= 8:
         raise ValueError(f"--crop-padding must be between 0 and 8 pixels; got {c.crop_padding}")
-    for name in ("train_limit", "test_limit"):
-        value = getattr(c, name)
-        if value is not None and value < 10:
-            raise ValueError(f"--{name.replace('_', '-')} must be at least 10; got {value}")
 
 
 def run_name(c: CifarConfig) -> str:
@@ -114,8 +105,7 @@ def load_splits(c: CifarConfig) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     if c.predict_on:
         X = cifar10.read_image_array(c.predict_on)
         splits["test"] = (X, np.full(len(X), -1, dtype=np.int64))  # labels unknown
-    limits = {"train": c.train_limit, "validate": c.test_limit, "test": None if c.predict_on else c.test_limit}
-    return {s: (X[: limits[s]], y[: limits[s]]) if limits[s] else (X, y) for s, (X, y) in splits.items()}
+    return shorten(splits, c.train_limit, c.test_limit, keep_test=bool(c.predict_on))
 
 
 def to_tensor(images: np.ndarray, mean: np.ndarray, std: np.ndarray, device, channels_last: bool):
@@ -230,12 +220,12 @@ def run(c: CifarConfig, out: str | Path = "experiments", name: str | None = None
     from .nn.schedulers import Cosine
     from .torch_training import Split, fit, predict_logits
 
+    start = time.perf_counter()
     device = choose_device(c.device)
     c = c.resolved(device.type)
     check_config(c)
     splits = load_splits(c)
     name = name or run_name(c)
-    start = time.perf_counter()
     with RunFolder(Path(out) / name, overwrite=overwrite, resume=resume) as folder:
         config = {"pipeline": "cifar", **dataclasses.asdict(c)}
         if not resume:
@@ -243,11 +233,10 @@ def run(c: CifarConfig, out: str | Path = "experiments", name: str | None = None
                                               "splits": {s: len(y) for s, (_, y) in splits.items()}})
         torch.manual_seed(c.seed)
         rng = np.random.default_rng(c.seed)
-        channels_last = True
         train_images = splits["train"][0]
         mean = train_images.reshape(-1, 3).mean(axis=0) / 255  # per-channel, training split only
         std = train_images.reshape(-1, 3).std(axis=0) / 255
-        data = {s: Split(to_tensor(X, mean, std, device, channels_last), torch.from_numpy(y).to(device))
+        data = {s: Split(to_tensor(X, mean, std, device, channels_last=True), torch.from_numpy(y).to(device))
                 for s, (X, y) in splits.items()}
         model = build_model(c).to(device, memory_format=torch.channels_last)
         optimizer = optimizer_for(model, c)
@@ -265,8 +254,8 @@ def run(c: CifarConfig, out: str | Path = "experiments", name: str | None = None
         log.plot(f"CIFAR-10, {c.profile} profile")
         predictions = predict_logits(model, data["test"].X, autocast_dtype=autocast, **eval_kwargs).argmax(1).cpu()
         folder.write_text("predictions.csv", predictions_csv(predictions.numpy()))
-        summary = {"pipeline": "cifar", "profile": c.profile, "device": str(device), "epochs": c.epochs, "train_seconds": train_seconds,
-                   "final_val_accuracy": log.rows[-1]["val_accuracy"],
+        summary = {"pipeline": "cifar", "profile": c.profile, "device": str(device), "epochs": c.epochs,
+                   "train_seconds": train_seconds, "final_val_accuracy": log.rows[-1]["val_accuracy"],
                    "parameters": sum(p.numel() for p in model.parameters())}
         if not c.predict_on:
             labels = splits["test"][1]

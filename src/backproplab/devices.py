@@ -17,4 +17,6 @@ def choose_device(name: str):
         raise ValueError("--device cuda was asked for but torch sees no CUDA GPU; use --device cpu or auto")
     if name == "cpu":
         torch.set_num_threads(os.cpu_count() or 1)  # every core
+    else:
+        torch.backends.cudnn.benchmark = True  # fixed shapes: let cuDNN pick its fastest kernels
     return torch.device(name)

@@ -20,7 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
+from .checks import check_training_flags, with_recipe
 from .data import fashion_mnist
+from .data.splits import shorten
 from .data.dataset import Dataset, Standardizer
 from .nn.models import NeuralNetwork
 from .nn.optimizers import SGD, Adam
@@ -64,10 +66,7 @@ class FashionConfig:
         """The config with the model profile's defaults filled in."""
         if self.model not in PROFILES:
             raise ValueError(f"--model must be one of {', '.join(PROFILES)}; got {self.model!r}")
-        profile = dict(PROFILES[self.model])
-        epochs = self.epochs if self.epochs is not None else profile["epochs"]
-        profile["warmup"] = profile["warmup"] * epochs
-        return dataclasses.replace(self, **{k: v for k, v in profile.items() if getattr(self, k) is None})
+        return with_recipe(self, PROFILES[self.model])
 
 
 def check_config(c: FashionConfig) -> None:
@@ -75,23 +74,13 @@ def check_config(c: FashionConfig) -> None:
         raise ValueError(f"--engine must be torch or numpy; got {c.engine!r}")
     if c.model == "cnn" and c.engine != "numpy":
         raise ValueError("the Fashion-MNIST CNN is built from the NumPy library: use --engine numpy --model cnn")
-    for name in ("epochs", "batch_size"):
-        if not (isinstance(getattr(c, name), int) and getattr(c, name) >= 1):
-            raise ValueError(f"--{name.replace('_', '-')} must be an integer >= 1; got {getattr(c, name)}")
-    if not c.lr > 0:
-        raise ValueError(f"--lr must be positive; got {c.lr}")
-    if not 0 <= c.warmup < c.epochs:
-        raise ValueError(f"--warmup must be in [0, epochs); got {c.warmup}")
+    check_training_flags(c)
     if c.optimizer not in ("sgd", "adam"):
         raise ValueError(f"--optimizer must be sgd or adam; got {c.optimizer!r}")
     if not 0 <= c.dropout < 1:
         raise ValueError(f"--dropout must be in [0, 1); got {c.dropout}")
     if not c.hidden or min(c.hidden) < 1:
         raise ValueError(f"--hidden widths must be integers >= 1; got {c.hidden}")
-    for name in ("train_limit", "test_limit"):
-        value = getattr(c, name)
-        if value is not None and value < 10:
-            raise ValueError(f"--{name.replace('_', '-')} must be at least 10; got {value}")
 
 
 def run_name(c: FashionConfig) -> str:
@@ -105,8 +94,7 @@ def run_name(c: FashionConfig) -> str:
 def load_splits(c: FashionConfig) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """train / validate / test as (uint8 images (n, 28, 28), labels), optionally shortened."""
     splits = fashion_mnist.split(fashion_mnist.load(c.data_dir, c.download), seed=c.split_seed)
-    limits = {"train": c.train_limit, "validate": c.test_limit, "test": c.test_limit}
-    return {s: (X[: limits[s]], y[: limits[s]]) if limits[s] else (X, y) for s, (X, y) in splits.items()}
+    return shorten(splits, c.train_limit, c.test_limit)
 
 
 def as_inputs(images: np.ndarray, model: str) -> np.ndarray:
@@ -171,9 +159,9 @@ def run(c: FashionConfig, out: str | Path = "experiments", name: str | None = No
     check_config(c)
     if resume and c.engine != "torch":
         raise ValueError("--resume needs the torch engine (the NumPy engine does not checkpoint)")
+    start = time.perf_counter()
     splits = load_splits(c)
     name = name or run_name(c)
-    start = time.perf_counter()
     with RunFolder(Path(out) / name, overwrite=overwrite, resume=resume) as folder:
         config = {"pipeline": "fashion", **dataclasses.asdict(c)}
         if not resume:

@@ -126,4 +126,4 @@ def fit(run: RunFolder, log: EpochLog, model: torch.nn.Module, optimizer: torch.
 
 
 #: settings that may differ when resuming (they do not change what is computed)
-RESUMABLE = {"resume", "show_progress", "overwrite", "device_name", "stop_after"}
+RESUMABLE = {"device"}

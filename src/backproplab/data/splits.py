@@ -38,3 +38,10 @@ def stratified_split(labels: np.ndarray, sizes: dict[str, int], seed: int) -> di
         parts[name] = np.sort(np.array(chosen, dtype=np.int64))
     parts["train"] = np.sort(np.concatenate([np.array(p, dtype=np.int64) for p in pools.values()]))
     return parts
+
+
+def shorten(splits: dict[str, tuple[np.ndarray, np.ndarray]], train_limit: int | None, test_limit: int | None,
+            keep_test: bool = False) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """The first ``train_limit`` training and ``test_limit`` validation/test examples (quick runs)."""
+    limits = {"train": train_limit, "validate": test_limit, "test": None if keep_test else test_limit}
+    return {s: (X[: limits[s]], y[: limits[s]]) if limits.get(s) else (X, y) for s, (X, y) in splits.items()}
