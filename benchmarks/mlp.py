@@ -47,7 +47,7 @@ def main() -> None:
                    batch_size=c.batch_size, per_feature=False)
 
     model = NeuralNetwork(numpy_layers(c), optimizer=SGD(c.lr, schedule(c), momentum=c.momentum, nesterov=True,
-                                                          weight_decay=c.weight_decay), seed=0)
+                                                          weight_decay=c.weight_decay), seed=0, n_classes=10)
     X_train, y_train = data.split("train")
     shuffle = np.random.default_rng(0)
 
