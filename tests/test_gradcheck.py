@@ -34,3 +34,18 @@ def test_cli_prints_the_table_and_exits_0(capsys):
     assert main(["gradcheck"]) == 0
     out = capsys.readouterr().out
     assert "FullyConnected(relu)" in out and "PASS" in out and "FAIL" not in out
+
+
+def test_the_numpy_library_imports_with_numpy_alone():
+    import subprocess
+    import sys
+
+    blocked = ["torch", "matplotlib", "tqdm", "markdown_it", "latex2mathml", "selenium"]
+    code = ("import sys\n"
+            f"for m in {blocked!r}: sys.modules[m] = None  # any import of these now fails\n"
+            "import backproplab.nn.models, backproplab.nn.gradcheck, backproplab.nn.layers\n"
+            "import backproplab.nn.optimizers, backproplab.nn.schedulers, backproplab.nn.weights\n"
+            "from backproplab.nn.gradcheck import gradient_check_table\n"
+            "assert all(r.passed for r in gradient_check_table())\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr

@@ -181,14 +181,14 @@ def cmd_all(args) -> int:
 
     status, report = run_all(args.out, quick=args.quick, overwrite=args.overwrite,
                              show_progress=not args.no_progress, device=args.device)
-    print(f"report: {report}")
+    print(f"report: {report.resolve()}")
     return status
 
 
 def cmd_report(args) -> int:
     from .report import build_report
 
-    print(f"report: {build_report(args.dirs, args.out)}")
+    print(f"report: {build_report(args.dirs, args.out).resolve()}")
     return 0
 
 

@@ -203,7 +203,8 @@ def train_torch(c: FashionConfig, splits, folder: RunFolder, log: EpochLog, conf
                         c.batch_size, rng, config, resume=resume, stop_after=stop_after)
     test_loss, test_accuracy = evaluate(model, data["test"])
     return {"test_loss": test_loss, "test_accuracy": test_accuracy, "train_seconds": train_seconds,
-            "device": str(device), "parameters": sum(p.numel() for p in model.parameters())}
+            "device": str(device), "parameters": sum(p.numel() for p in model.parameters()),
+            "input_standardization": {"mean": float(standardize.mean), "std": float(standardize.std)}}
 
 
 def train_numpy(c: FashionConfig, splits, folder: RunFolder, log: EpochLog) -> dict:

@@ -49,8 +49,9 @@ def iris_stage(out: Path, overwrite: bool, quick: bool, show_progress: bool) -> 
 
     q = QUICK["iris"] if quick else {}
     base = IrisConfig(epochs=q.get("epochs", IrisConfig.epochs))
-    run_sweep(q.get("lrs", DEFAULT_GRID["lr"]), q.get("hiddens", DEFAULT_GRID["hidden"]), base,
-              out=out, name="iris-sweep", overwrite=overwrite, show_progress=show_progress)
+    sweep = run_sweep(q.get("lrs", DEFAULT_GRID["lr"]), q.get("hiddens", DEFAULT_GRID["hidden"]), base,
+                      out=out, name="iris-sweep", overwrite=overwrite, show_progress=show_progress)
+    write((Path(sweep["path"]) / "sweep.md").read_text(encoding="utf-8"))
 
 
 def fashion_stage(engine: str, model: str):

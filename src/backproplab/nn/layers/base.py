@@ -71,6 +71,19 @@ class Layer(ABC):
 
         return inner_forward
 
+    def _set_units(self, n_out, activation: str, weight_init: str, rng) -> None:
+        """n_out output units (an integer >= 1), their activation and weight initialiser:
+        what the dense and convolution layers share."""
+        from ..activations import initialize_activation
+        from ..weights import initialize_weights
+
+        if not isinstance(n_out, (int, np.integer)) or isinstance(n_out, bool) or n_out < 1:
+            raise ValueError(f"{type(self).__name__} needs n_out >= 1 (an integer); got {n_out!r}")
+        self.n_out = int(n_out)
+        self.activation = initialize_activation(activation)
+        self.init_weights = initialize_weights(weight_init, activation=activation)
+        self.rng = rng
+
     def _from_cache(self, *keys: str) -> tuple[np.ndarray, ...]:
         if not all(k in self.cache for k in keys):
             raise RuntimeError(f"{type(self).__name__}.backward called before forward")

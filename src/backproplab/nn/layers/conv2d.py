@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..activations import initialize_activation
-from ..weights import initialize_weights
 from .base import Layer
 from .im2col import col2im_product, im2col, output_shape, pad_input, padding, pair, unpad
 
@@ -39,16 +37,11 @@ class Conv2D(Layer):
         rng: np.random.Generator | None = None,
     ) -> None:
         super().__init__()
-        if not isinstance(n_out, (int, np.integer)) or isinstance(n_out, bool) or n_out < 1:
-            raise ValueError(f"Conv2D needs n_out >= 1 (an integer); got {n_out!r}")
-        self.n_out = int(n_out)
+        self._set_units(n_out, activation, weight_init, rng)
         self.kernel_shape = pair(kernel_shape, "Conv2D kernel_shape", 1)
         self.stride = pair(stride, "Conv2D stride", 1)
         self.pads = padding(pad, self.kernel_shape)
         self.pad = pad
-        self.activation = initialize_activation(activation)
-        self.init_weights = initialize_weights(weight_init, activation=activation)
-        self.rng = rng
 
     def _init_parameters(self, X_shape: tuple[int, ...], dtype=np.float64) -> None:
         """Create W (kh, kw, C, F) from the initialiser and b (1, F) zeros."""

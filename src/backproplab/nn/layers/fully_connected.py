@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..activations import initialize_activation
-from ..weights import initialize_weights
 from .base import Layer
 
 
@@ -32,12 +30,7 @@ class FullyConnected(Layer):
         rng: np.random.Generator | None = None,
     ) -> None:
         super().__init__()
-        if not isinstance(n_out, (int, np.integer)) or isinstance(n_out, bool) or n_out < 1:
-            raise ValueError(f"FullyConnected needs n_out >= 1 (an integer); got {n_out!r}")
-        self.n_out = int(n_out)
-        self.activation = initialize_activation(activation)
-        self.init_weights = initialize_weights(weight_init, activation=activation)
-        self.rng = rng
+        self._set_units(n_out, activation, weight_init, rng)
 
     def _init_parameters(self, X_shape: tuple[int, ...], dtype=np.float64) -> None:
         """Create W (n_in, n_out) from the initialiser and b (1, n_out) zeros."""
