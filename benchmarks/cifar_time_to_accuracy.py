@@ -6,6 +6,8 @@ every epoch, and report when test accuracy first reached the target.
 The time is the training wall time (training passes plus the per-epoch validation),
 not counting the benchmark's own test evaluations or reading the data. A normal run
 never looks at the test set before the end; only this benchmark does, to time it.
+The per-epoch test accuracy uses the per-epoch evaluation (test-time augmentation
+level 1); the final test accuracy is the run's own, at the profile's level (2).
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from backproplab.cifar import CifarConfig, make_augment, predictions_csv, run
+from backproplab.cifar import CifarConfig, make_augment, make_tta, predictions_csv, run, translate
 from backproplab.cli import main
 from cifar_fixtures import write_cifar
 
@@ -93,6 +93,34 @@ def test_augmentation_keeps_shapes_and_moves_pixels_only():
     assert torch.equal(make_augment(padding=0, flip=False)(x), x)
 
 
+def test_translate_moves_the_image_and_fills_the_border_with_zero():
+    x = torch.randn(2, 3, 6, 5) + 10  # no pixel is 0
+    down, up = translate(x, 1), translate(x, -1)
+    assert down.shape == up.shape == x.shape
+    assert torch.equal(down[:, :, 1:, 1:], x[:, :, :-1, :-1]) and torch.equal(up[:, :, :-1, :-1], x[:, :, 1:, 1:])
+    assert (down[:, :, 0, :] == 0).all() and (down[:, :, :, 0] == 0).all()
+    assert (up[:, :, -1, :] == 0).all() and (up[:, :, :, -1] == 0).all()
+
+
+def test_tta_levels_average_the_documented_views():
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 6 * 6, 4))  # not flip-invariant
+    x = torch.randn(5, 3, 6, 6)
+    assert make_tta(0) is None
+    flips = 0.5 * (model(x) + model(x.flip(3)))
+    torch.testing.assert_close(make_tta(1)(model, x), flips)
+    shifted = [model(translate(v, d)) for v in (x, x.flip(3)) for d in (1, -1)]
+    torch.testing.assert_close(make_tta(2)(model, x), 0.5 * flips + 0.125 * sum(shifted))
+    assert not torch.allclose(make_tta(2)(model, x), flips)  # the shifted views count
+
+
+def test_tta_level_from_the_cli_reaches_the_config(tmp_path, cifar_dir):
+    assert main(["cifar", "--data-dir", cifar_dir, "--out", str(tmp_path), "--name", "r", "--no-progress",
+                 "--device", "cpu", "--widths", "4,8,8,8", "--epochs", "1", "--batch-size", "64", "--tta", "2"]) == 0
+    assert json.loads((tmp_path / "r" / "config.json").read_text())["tta"] == 2
+    assert all(CifarConfig(profile=p).resolved("cpu").tta == 2 for p in ("cpu", "cpu-long", "gpu"))
+
+
 def test_device_choice_falls_back_to_cpu_and_refuses_a_missing_gpu():
     from backproplab.devices import choose_device
 
@@ -107,7 +135,8 @@ def test_device_choice_falls_back_to_cpu_and_refuses_a_missing_gpu():
 @pytest.mark.parametrize(
     "flags, message",
     [(["--epochs", "0"], "--epochs must be an integer >= 1"), (["--widths", "8,8"], "needs 4 positive"),
-     (["--profile", "fast"], "--profile must be one of"), (["--crop-padding", "20"], "between 0 and 8")],
+     (["--profile", "fast"], "--profile must be one of"), (["--crop-padding", "20"], "between 0 and 8"),
+     (["--tta", "3"], "--tta must be 0 (the image)")],
 )
 def test_cli_bad_flags_leave_no_folder(tmp_path, cifar_dir, capsys, flags, message):
     assert main(["cifar", "--data-dir", cifar_dir, "--out", str(tmp_path / "runs"), "--device", "cpu",

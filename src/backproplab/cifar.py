@@ -38,13 +38,13 @@ from .runs.log import ACCURACY_COLUMNS, EpochLog
 PROFILES = {
     # 2 CPU cores: >= 75% test accuracy within 5 minutes (benchmarks/RESULTS.md)
     "cpu": dict(widths=[16, 32, 64, 128], convs_per_block=1, epochs=12, batch_size=256, lr=0.2, warmup=1 / 12,
-                momentum=0.9, weight_decay=5e-4, label_smoothing=0.1, crop_padding=2, tta=True),
+                momentum=0.9, weight_decay=5e-4, label_smoothing=0.1, crop_padding=2, tta=2),
     # a longer CPU run: >= 85% within 15 minutes
     "cpu-long": dict(widths=[24, 48, 96, 384], convs_per_block=1, epochs=18, batch_size=256, lr=0.2, warmup=1 / 18,
-                     momentum=0.9, weight_decay=5e-4, label_smoothing=0.1, crop_padding=2, tta=True),
+                     momentum=0.9, weight_decay=5e-4, label_smoothing=0.1, crop_padding=2, tta=2),
     # one GPU: wider, two convolutions per stage, bf16 autocast, channels_last, data on the GPU
     "gpu": dict(widths=[64, 128, 256, 512], convs_per_block=2, epochs=18, batch_size=512, lr=0.4, warmup=1 / 9,
-                momentum=0.9, weight_decay=5e-4, label_smoothing=0.2, crop_padding=4, tta=True),
+                momentum=0.9, weight_decay=5e-4, label_smoothing=0.2, crop_padding=4, tta=2),
 }
 
 
@@ -62,7 +62,7 @@ class CifarConfig:
     label_smoothing: float | None = None  # ε of the smoothed cross-entropy
     crop_padding: int | None = None  # random-crop translation in pixels (0: none)
     flip: bool = True  # random horizontal flips
-    tta: bool | None = None  # evaluate on the image and its mirror image
+    tta: int | None = None  # test-time views: 0 the image, 1 + mirror, 2 + 1-pixel shifts (make_tta)
     seed: int = 0  # weights, shuffle, augmentation
     split_seed: int = 0  # which 5,000 training images validate
     train_limit: int | None = None  # use only this many training images (quick runs)
@@ -89,6 +89,8 @@ def check_config(c: CifarConfig) -> None:
         raise ValueError(f"--label-smoothing must be in [0, 1); got {c.label_smoothing}")
     if not 0 <= c.crop_padding <= 8:
         raise ValueError(f"--crop-padding must be between 0 and 8 pixels; got {c.crop_padding}")
+    if c.tta not in (0, 1, 2):
+        raise ValueError(f"--tta must be 0 (the image), 1 (+ mirror image) or 2 (+ 1-pixel shifts); got {c.tta}")
 
 
 def run_name(c: CifarConfig) -> str:
@@ -143,9 +145,33 @@ def make_augment(padding: int, flip: bool):
     return augment
 
 
-def flip_tta(model, x):
-    """Logits averaged over the image and its mirror image."""
-    return 0.5 * (model(x) + model(x.flip(3)))
+def translate(x, d: int):
+    """Images (n, c, h, w) moved |d| pixels down and right (d > 0) or up and left (d < 0);
+    the uncovered border is 0, the mean colour after normalisation."""
+    import torch.nn.functional as F
+
+    p, (H, W) = abs(d), x.shape[2:]
+    return F.pad(x, (p, p, p, p))[:, :, p - d : p - d + H, p - d : p - d + W]
+
+
+def make_tta(level: int):
+    """The test-time augmentation of a level, as ``tta(model, x) → logits`` (None for 0):
+
+    1: the mean of the logits of the image and its mirror image;
+    2: half that, plus half the mean over both images moved one pixel diagonally each
+       way (four more views: six forward passes in all).
+    """
+    if level == 0:
+        return None
+
+    def flips(model, x):
+        return 0.5 * (model(x) + model(x.flip(3)))
+
+    def flips_and_shifts(model, x):
+        shifted = sum(model(translate(v, d)) for v in (x, x.flip(3)) for d in (1, -1))
+        return 0.5 * flips(model, x) + 0.5 * shifted / 4
+
+    return flips if level == 1 else flips_and_shifts
 
 
 # -- the network ---------------------------------------------------------------------------
@@ -241,7 +267,9 @@ def run(c: CifarConfig, out: str | Path = "experiments", name: str | None = None
         model = build_model(c).to(device, memory_format=torch.channels_last)
         optimizer = optimizer_for(model, c)
         autocast = torch.bfloat16 if device.type == "cuda" else None
-        eval_kwargs = {"tta": flip_tta} if c.tta else {}
+        # per-epoch validation sees at most the two flip views (cheap); the final
+        # predictions use the profile's full test-time augmentation
+        eval_kwargs = {"tta": make_tta(min(c.tta, 1))}
         log = EpochLog(folder, ACCURACY_COLUMNS + (["test_accuracy", "elapsed"] if time_test_accuracy else []),
                        c.epochs, desc=name, show_progress=show_progress)
         train_seconds = fit(folder, log, model, optimizer, Cosine(c.lr, c.epochs, warmup=c.warmup), data["train"],
@@ -252,7 +280,8 @@ def run(c: CifarConfig, out: str | Path = "experiments", name: str | None = None
                             eval_kwargs=eval_kwargs)
         log.close()
         log.plot(f"CIFAR-10, {c.profile} profile")
-        predictions = predict_logits(model, data["test"].X, autocast_dtype=autocast, **eval_kwargs).argmax(1).cpu()
+        logits = predict_logits(model, data["test"].X, autocast_dtype=autocast, tta=make_tta(c.tta))
+        predictions = logits.argmax(1).cpu()
         folder.write_text("predictions.csv", predictions_csv(predictions.numpy()))
         summary = {"pipeline": "cifar", "profile": c.profile, "device": str(device), "epochs": c.epochs,
                    "train_seconds": train_seconds, "final_val_accuracy": log.rows[-1]["val_accuracy"],

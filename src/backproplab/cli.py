@@ -90,8 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--label-smoothing", type=float)
     c.add_argument("--crop-padding", type=int, help="random-crop translation in pixels (0: none)")
     c.add_argument("--no-flip", dest="flip", action="store_false", help="no random horizontal flips")
-    c.add_argument("--tta", dest="tta", action="store_true", default=None, help="evaluate on image + mirror image")
-    c.add_argument("--no-tta", dest="tta", action="store_false", help="evaluate on the image only")
+    c.add_argument("--tta", type=int, help="test-time augmentation: 0 the image only, 1 + its mirror image, "
+                   "2 + both shifted by one pixel (default: the profile's)")
+    c.add_argument("--no-tta", dest="tta", action="store_const", const=0, help="the same as --tta 0")
     c.add_argument("--seed", type=int, default=0)
     c.add_argument("--train-limit", type=int, help="train on only this many images (a quick run)")
     c.add_argument("--test-limit", type=int, help="validate and test on only this many images")
