@@ -25,7 +25,7 @@ def main() -> None:
     args = p.parse_args()
     import torch
 
-    from backproplab.cifar import CifarConfig, build_model, load_splits, make_tta, to_tensor
+    from backproplab.cifar import CifarConfig, build_model, channel_stats, load_splits, make_tta, to_tensor
     from backproplab.runs.checkpoint import load_checkpoint
     from backproplab.torch_training import predict_logits
 
@@ -36,9 +36,7 @@ def main() -> None:
         saved = json.loads((folder / "config.json").read_text())
         c = CifarConfig(**{f.name: saved[f.name] for f in dataclasses.fields(CifarConfig)})
         splits = load_splits(c)
-        train_images = splits["train"][0]  # the run's normalisation: training-split statistics
-        mean = train_images.reshape(-1, 3).mean(axis=0) / 255
-        std = train_images.reshape(-1, 3).std(axis=0) / 255
+        mean, std = channel_stats(splits["train"][0])  # the run's normalisation
         model = build_model(c).to(memory_format=torch.channels_last)
         model.load_state_dict(load_checkpoint(folder / "checkpoint.pt")["model"])
         data = {s: (to_tensor(splits[s][0], mean, std, "cpu", channels_last=True), torch.from_numpy(splits[s][1]))

@@ -110,6 +110,12 @@ def load_splits(c: CifarConfig) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     return shorten(splits, c.train_limit, c.test_limit, keep_test=bool(c.predict_on))
 
 
+def channel_stats(train_images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel mean and standard deviation (on the 0..1 scale) of the training images."""
+    pixels = train_images.reshape(-1, 3)
+    return pixels.mean(axis=0) / 255, pixels.std(axis=0) / 255
+
+
 def to_tensor(images: np.ndarray, mean: np.ndarray, std: np.ndarray, device, channels_last: bool):
     """uint8 NHWC → normalised float32 NCHW on the device (channels_last memory if asked)."""
     import torch
@@ -259,9 +265,7 @@ def run(c: CifarConfig, out: str | Path = "experiments", name: str | None = None
                                               "splits": {s: len(y) for s, (_, y) in splits.items()}})
         torch.manual_seed(c.seed)
         rng = np.random.default_rng(c.seed)
-        train_images = splits["train"][0]
-        mean = train_images.reshape(-1, 3).mean(axis=0) / 255  # per-channel, training split only
-        std = train_images.reshape(-1, 3).std(axis=0) / 255
+        mean, std = channel_stats(splits["train"][0])  # training split only
         data = {s: Split(to_tensor(X, mean, std, device, channels_last=True), torch.from_numpy(y).to(device))
                 for s, (X, y) in splits.items()}
         model = build_model(c).to(device, memory_format=torch.channels_last)
