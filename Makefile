@@ -8,17 +8,21 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: run test clean
 
+# Fetches a data set that is found nowhere; after an interruption it continues where it stopped.
 run: $(STAMP)
-	$(BIN)/backproplab all
+	$(BIN)/backproplab all --download --resume
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
-# (Re)install when pyproject.toml changes. torch comes from the pinned extra
-# (torch==2.13.0, the CPU build); nothing else is fetched at run time.
+# (Re)install when pyproject.toml changes. PyTorch: where the CPU build of torch 2.13.0
+# lies on disk (pip's find-links), it is installed first and the torch extra's range
+# keeps it; elsewhere pip chooses a release in the range.
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "backproplab needs Python >= 3.11; run: make PYTHON=python3.11")'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-index torch==2.13.0 2>/dev/null \
+		&& echo "torch 2.13.0 (CPU build) installed from local disk" || true
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[torch,test]'
 	@touch $(STAMP)
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+import http.server
 import os
+import threading
+import time
 
 import numpy as np
 import pytest
@@ -38,3 +42,41 @@ def assert_close(ours, theirs, tol: float = 1e-10, what: str = "") -> None:
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
+
+
+class _Handler(http.server.SimpleHTTPRequestHandler):
+    """Files from the served folder, and three hostile answers: /endless (a body that never
+    ends), /slow (a byte every half second) and /liar (a Content-Length of 1 TB)."""
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        if self.path in ("/endless", "/slow", "/liar"):
+            self.send_response(200)
+            if self.path == "/liar":
+                self.send_header("Content-Length", str(10**12))
+            self.end_headers()
+            try:
+                while True:
+                    self.wfile.write(b"x" * (1 << 16) if self.path != "/slow" else b"x")
+                    if self.path == "/slow":
+                        self.wfile.flush()
+                        time.sleep(0.5)
+            except (BrokenPipeError, ConnectionResetError):
+                return
+        return super().do_GET()
+
+
+@pytest.fixture
+def server(tmp_path):
+    """A loopback HTTP server: (folder it serves, its base URL ending in /)."""
+    root = tmp_path / "www"
+    root.mkdir()
+    handler = functools.partial(_Handler, directory=str(root))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    httpd.daemon_threads = True
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield root, f"http://127.0.0.1:{httpd.server_address[1]}/"
+    httpd.shutdown()

@@ -9,11 +9,17 @@ import numpy as np
 import pytest
 import torch
 
-from backproplab.cifar import CifarConfig, make_augment, make_tta, predictions_csv, run, translate
+from backproplab.cifar import CifarConfig, channel_stats, predictions_csv, run
+from backproplab.cifar_net import TTA, augment, translate
 from backproplab.cli import main
+from backproplab.runs.options import RunOptions
 from cifar_fixtures import write_cifar
 
 TINY = dict(profile="cpu", widths=[4, 8, 8, 8], epochs=2, batch_size=32, device="cpu")
+
+
+def options(out, name=None):
+    return RunOptions(out=str(out), name=name, progress=False)
 
 
 @pytest.fixture
@@ -23,10 +29,10 @@ def cifar_dir(tmp_path):
 
 
 def test_end_to_end_writes_the_run_folder(tmp_path, cifar_dir):
-    s = run(CifarConfig(data_dir=cifar_dir, **TINY), out=tmp_path / "runs", show_progress=False)
+    s = run(CifarConfig(data_dir=cifar_dir, **TINY), options(tmp_path / "runs"))
     files = set(os.listdir(s["path"]))
     assert {"config.json", "metrics.csv", "summary.json", "loss.png", "accuracy.png", "checkpoint.pt",
-            "predictions.csv"} <= files
+            "predictions.csv", "confusion.png", "misclassified.png", "weights.png"} <= files
     rows = list(csv.DictReader(open(os.path.join(s["path"], "metrics.csv"))))
     assert [r["epoch"] for r in rows] == ["1", "2"] and {"train_loss", "val_loss", "val_accuracy"} <= set(rows[0])
     summary = json.load(open(os.path.join(s["path"], "summary.json")))
@@ -36,12 +42,13 @@ def test_end_to_end_writes_the_run_folder(tmp_path, cifar_dir):
     assert [int(r[0]) for r in preds[1:]] == list(range(1, 61)) and all(0 <= int(r[1]) <= 9 for r in preds[1:])
     config = json.load(open(os.path.join(s["path"], "config.json")))
     assert config["splits"] == {"train": 500, "validate": 5000, "test": 60}
+    assert config["world_size"] == 1 and config["cpu_capability"] and len(config["channel_mean"]) == 3
 
 
 def test_predictions_match_the_reported_test_accuracy(tmp_path, cifar_dir):
     from backproplab.data import cifar10
 
-    s = run(CifarConfig(data_dir=cifar_dir, **TINY), out=tmp_path, show_progress=False)
+    s = run(CifarConfig(data_dir=cifar_dir, **TINY), options(tmp_path))
     preds = np.array([int(r["Category"]) for r in csv.DictReader(open(os.path.join(s["path"], "predictions.csv")))])
     labels = cifar10.load(cifar_dir)["test"][1]
     assert np.mean(preds == labels) == pytest.approx(s["test_accuracy"])
@@ -55,42 +62,28 @@ def test_predict_on_a_homework_array(tmp_path, cifar_dir):
     images = np.random.default_rng(0).integers(0, 256, (7, 3072), dtype=np.uint8)
     np.save(tmp_path / "test_images.npy", images)
     s = run(CifarConfig(data_dir=cifar_dir, predict_on=str(tmp_path / "test_images.npy"), **TINY),
-            out=tmp_path / "runs", show_progress=False)
+            options(tmp_path / "runs"))
     preds = list(csv.reader(open(os.path.join(s["path"], "predictions.csv"))))
     assert len(preds) == 8 and "test_accuracy" not in s
 
 
-def test_resume_ends_with_the_same_metrics(tmp_path, cifar_dir):
-    config = CifarConfig(data_dir=cifar_dir, **{**TINY, "epochs": 3})
-    whole = run(config, out=tmp_path / "a", name="r", show_progress=False)
-    with pytest.raises(KeyboardInterrupt):
-        run(config, out=tmp_path / "b", name="r", show_progress=False, stop_after=1)
-    assert (tmp_path / "b" / "r.partial" / "checkpoint.pt").exists() and not (tmp_path / "b" / "r").exists()
-    resumed = run(config, out=tmp_path / "b", name="r", show_progress=False, resume=True)
-    strip = lambda rows: [{k: v for k, v in r.items() if k != "seconds"} for r in rows]  # noqa: E731
-    assert strip(resumed["rows"]) == strip(whole["rows"])
-    assert resumed["test_accuracy"] == whole["test_accuracy"]
-
-
-def test_resume_with_other_settings_is_refused(tmp_path, cifar_dir):
-    config = CifarConfig(data_dir=cifar_dir, **{**TINY, "epochs": 3})
-    with pytest.raises(KeyboardInterrupt):
-        run(config, out=tmp_path, name="r", show_progress=False, stop_after=1)
-    with pytest.raises(ValueError, match="different settings for lr"):
-        run(CifarConfig(data_dir=cifar_dir, **{**TINY, "epochs": 3, "lr": 0.01}), out=tmp_path, name="r",
-            show_progress=False, resume=True)
+def test_a_constant_channel_is_centred_not_divided_by_zero():
+    images = np.random.default_rng(0).integers(0, 256, (20, 32, 32, 3), dtype=np.uint8)
+    images[..., 1] = 77  # a copy of the data with a constant green channel
+    mean, std = channel_stats(images)
+    assert std[1] == 1.0 and np.all(np.isfinite(mean)) and np.all(std > 0)
 
 
 def test_augmentation_keeps_shapes_and_moves_pixels_only():
     torch.manual_seed(0)
     x = torch.arange(2 * 3 * 8 * 8, dtype=torch.float32).reshape(2, 3, 8, 8) + 1
-    out = make_augment(padding=2, flip=True)(x)
+    out = augment(x, 0, padding=2, flip=True)
     assert out.shape == x.shape and out.dtype == x.dtype
     for i in range(2):  # every output pixel is an input pixel of the same image and channel, or padding 0
         for ch in range(3):
             values = set(out[i, ch].flatten().tolist()) - {0.0}
             assert values <= set(x[i, ch].flatten().tolist())
-    assert torch.equal(make_augment(padding=0, flip=False)(x), x)
+    assert torch.equal(augment(x, 0, padding=0, flip=False), x)
 
 
 def test_translate_moves_the_image_and_fills_the_border_with_zero():
@@ -106,19 +99,19 @@ def test_tta_levels_average_the_documented_views():
     torch.manual_seed(0)
     model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 6 * 6, 4))  # not flip-invariant
     x = torch.randn(5, 3, 6, 6)
-    assert make_tta(0) is None
+    assert TTA[0] is None
     flips = 0.5 * (model(x) + model(x.flip(3)))
-    torch.testing.assert_close(make_tta(1)(model, x), flips)
+    torch.testing.assert_close(TTA[1](model, x), flips)
     shifted = [model(translate(v, d)) for v in (x, x.flip(3)) for d in (1, -1)]
-    torch.testing.assert_close(make_tta(2)(model, x), 0.5 * flips + 0.125 * sum(shifted))
-    assert not torch.allclose(make_tta(2)(model, x), flips)  # the shifted views count
+    torch.testing.assert_close(TTA[2](model, x), 0.5 * flips + 0.125 * sum(shifted))
+    assert not torch.allclose(TTA[2](model, x), flips)  # the shifted views count
 
 
 def test_tta_level_from_the_cli_reaches_the_config(tmp_path, cifar_dir):
     assert main(["cifar", "--data-dir", cifar_dir, "--out", str(tmp_path), "--name", "r", "--no-progress",
                  "--device", "cpu", "--widths", "4,8,8,8", "--epochs", "1", "--batch-size", "64", "--tta", "2"]) == 0
     assert json.loads((tmp_path / "r" / "config.json").read_text())["tta"] == 2
-    assert all(CifarConfig(profile=p).resolved("cpu").tta == 2 for p in ("cpu", "cpu-long", "gpu"))
+    assert all(p["tta"] == 2 for p in CifarConfig.PROFILES.values())
 
 
 def test_device_choice_falls_back_to_cpu_and_refuses_a_missing_gpu():
@@ -134,9 +127,9 @@ def test_device_choice_falls_back_to_cpu_and_refuses_a_missing_gpu():
 
 @pytest.mark.parametrize(
     "flags, message",
-    [(["--epochs", "0"], "--epochs must be an integer >= 1"), (["--widths", "8,8"], "needs 4 positive"),
-     (["--profile", "fast"], "--profile must be one of"), (["--crop-padding", "20"], "between 0 and 8"),
-     (["--tta", "3"], "--tta must be 0 (the image)")],
+    [(["--epochs", "0"], "--epochs must be in [1, 10000]"), (["--widths", "8,8"], "needs exactly 4"),
+     (["--profile", "fast"], "--profile must be one of"), (["--crop-padding", "20"], "--crop-padding must be in [0, 8]"),
+     (["--tta", "3"], "--tta must be one of 0, 1, 2")],
 )
 def test_cli_bad_flags_leave_no_folder(tmp_path, cifar_dir, capsys, flags, message):
     assert main(["cifar", "--data-dir", cifar_dir, "--out", str(tmp_path / "runs"), "--device", "cpu",
@@ -150,7 +143,15 @@ def test_cli_bad_predict_on_leaves_no_folder(tmp_path, cifar_dir, capsys):
     assert main(["cifar", "--data-dir", cifar_dir, "--predict-on", str(tmp_path / "x.npy"), "--out",
                  str(tmp_path / "runs"), "--device", "cpu", "--no-progress"]) == 2
     assert "expected shape (N, 3072)" in capsys.readouterr().err
-    assert not (tmp_path / "runs").exists()
+    assert not any((tmp_path / "runs").iterdir())
+
+
+def test_an_empty_predict_on_array_is_refused_before_training(tmp_path, cifar_dir, capsys):
+    np.save(tmp_path / "x.npy", np.zeros((0, 3072), dtype=np.uint8))
+    assert main(["cifar", "--data-dir", cifar_dir, "--predict-on", str(tmp_path / "x.npy"), "--out",
+                 str(tmp_path / "runs"), "--device", "cpu", "--no-progress"]) == 2
+    assert "holds no images" in capsys.readouterr().err
+    assert not any((tmp_path / "runs").iterdir())
 
 
 def test_cli_missing_data_says_how_to_get_it(tmp_path, capsys, monkeypatch):
@@ -158,5 +159,6 @@ def test_cli_missing_data_says_how_to_get_it(tmp_path, capsys, monkeypatch):
     monkeypatch.delenv("BACKPROPLAB_DATA", raising=False)
     assert main(["cifar", "--out", str(tmp_path / "runs"), "--device", "cpu", "--no-progress"]) == 2
     err = capsys.readouterr().err
-    assert "cifar-10-batches-py not found" in err and "--download" in err
-    assert not (tmp_path / "runs").exists()
+    assert "cifar-10-batches-py not found" in err and "backproplab download cifar" in err
+    assert "../shared" not in err and ".venv" not in err  # no path of our development setup
+    assert not any((tmp_path / "runs").iterdir())

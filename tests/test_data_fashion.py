@@ -1,17 +1,12 @@
 """The IDX reader, data discovery and the checksummed download (against a loopback server)."""
 
-import functools
 import gzip
-import hashlib
-import http.server
-import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from backproplab.data import discovery, fashion_mnist
-from backproplab.data.download import fetch
 from backproplab.data.errors import DataError
 from backproplab.data.idx import read_idx
 
@@ -123,51 +118,3 @@ def test_a_folder_missing_one_file_names_it(isolated):
     (folder / "t10k-labels-idx1-ubyte.gz").unlink()
     with pytest.raises(DataError, match="is missing t10k-labels-idx1-ubyte.gz"):
         discovery.find_data(fashion_mnist.SPEC, data_dir=folder)
-
-
-@pytest.fixture
-def server(tmp_path):
-    """A loopback HTTP server serving tmp_path/www."""
-    root = tmp_path / "www"
-    root.mkdir()
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
-    handler.log_message = lambda *a: None
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield root, f"http://127.0.0.1:{httpd.server_address[1]}/"
-    httpd.shutdown()
-
-
-def test_download_verifies_and_writes_atomically(server, tmp_path):
-    root, url = server
-    (root / "good.bin").write_bytes(b"hello")
-    md5 = hashlib.md5(b"hello").hexdigest()
-    dest = tmp_path / "dl" / "good.bin"
-    assert fetch(url + "good.bin", dest, md5) == dest and dest.read_bytes() == b"hello"
-
-
-def test_download_refuses_a_checksum_mismatch_and_keeps_nothing(server, tmp_path):
-    root, url = server
-    (root / "evil.bin").write_bytes(b"tampered")
-    dest = tmp_path / "dl" / "evil.bin"
-    with pytest.raises(DataError, match="checksum mismatch.*was not kept"):
-        fetch(url + "evil.bin", dest, hashlib.md5(b"hello").hexdigest())
-    assert not dest.exists() and list(dest.parent.iterdir()) == []
-
-
-def test_download_of_a_missing_file_is_a_clear_error(server, tmp_path):
-    _, url = server
-    with pytest.raises(DataError, match="could not download .*404"):
-        fetch(url + "nope.bin", tmp_path / "x", "0" * 32)
-
-
-def test_fashion_download_fills_the_cache(isolated, server, monkeypatch):
-    root, url = server
-    write_fashion(root)
-    sums = {name: hashlib.md5((root / name).read_bytes()).hexdigest() for name in fashion_mnist.FILES}
-    monkeypatch.setattr(fashion_mnist, "FILES", sums)
-    monkeypatch.setattr(fashion_mnist.SPEC, "download", lambda folder: fashion_mnist.download(folder, url))
-    data = fashion_mnist.load(download=True)
-    assert data["train"][0].shape == (20, 28, 28)
-    assert (isolated / "cache" / "backproplab" / "fashion-mnist" / "train-images-idx3-ubyte.gz").exists()

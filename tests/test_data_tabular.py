@@ -49,16 +49,13 @@ def test_standardisation_uses_training_statistics_only():
     np.testing.assert_array_equal(restored(shifted[0]), Xv)
 
 
-def test_batches_are_one_hot_and_reshuffled_each_epoch():
-    rng = np.random.default_rng(0)
-    X, y = rng.standard_normal((50, 2)), np.arange(50) % 3
-    data = Dataset({"train": (X, y), "validate": (X, y), "test": (X, y)}, n_classes=3, batch_size=16)
-    gen = np.random.default_rng(1)
-    first = [Yb for _, Yb in data.batches("train", gen)]
-    second = [Yb for _, Yb in data.batches("train", gen)]
-    assert [len(b) for b in first] == [16, 16, 16, 2]
-    assert all(np.all(b.sum(axis=1) == 1) for b in first)
-    assert not np.array_equal(np.concatenate(first), np.concatenate(second))
+def test_mini_batches_merge_a_last_batch_of_one():
+    from backproplab.nn.training import batch_slices
+
+    assert [s.stop - s.start for s in batch_slices(50, 16)] == [16, 16, 16, 2]
+    assert [s.stop - s.start for s in batch_slices(49, 16)] == [16, 16, 17]  # 1 left over: merged
+    assert [s.stop - s.start for s in batch_slices(1, 16)] == [1]
+    assert [s.stop - s.start for s in batch_slices(55000, 97)][-1] == 97 + 1
 
 
 @pytest.mark.parametrize(
@@ -87,6 +84,17 @@ def test_csv_with_a_named_label_column(tmp_path):
     assert names == ["cat", "dog"] and y.tolist() == [0, 1, 0] and features == ["x"]
     with pytest.raises(DataError, match="no column named 'label'"):
         read_csv(path, label_column="label")
+
+
+def test_csv_limits_are_clear_errors(tmp_path):
+    (tmp_path / "wide.csv").write_text("a,label\n" + "1" * 200_000 + ",0\n")
+    with pytest.raises(DataError, match="not a readable CSV"):
+        read_csv(tmp_path / "wide.csv")
+    with pytest.raises(DataError, match="larger than the 64 MiB"):
+        read_csv("/dev/zero")
+    (tmp_path / "nul.csv").write_bytes(b"a,b\n1,\x000\n")
+    with pytest.raises(DataError, match="NUL"):
+        read_csv(tmp_path / "nul.csv")
 
 
 def test_missing_csv_is_a_clear_error(tmp_path):

@@ -68,6 +68,56 @@ def test_divergence_stops_before_the_update_is_applied():
     assert all(np.all(np.isfinite(p)) for layer in model.layers for p in layer.parameters.values())
 
 
+def test_the_array_api_trains_in_a_few_lines():
+    rng = np.random.default_rng(0)
+    centers = rng.standard_normal((3, 4)) * 3
+    y = rng.integers(0, 3, 300)
+    X = (centers[y] + rng.standard_normal((300, 4))).astype(np.float32)
+    model = NeuralNetwork(SPECS, optimizer=SGD(0.1, momentum=0.9), seed=0)
+    history = model.fit(X[:200], y[:200], epochs=10, batch_size=32, validation_data=(X[200:], y[200:]))
+    assert len(history) == 10 and history["val_loss"][-1] < history["val_loss"][0]
+    assert {"train_loss", "train_accuracy", "train_error", "val_loss", "val_accuracy", "val_error", "lr"} <= \
+        set(history[0])
+    result = model.evaluate(X[200:], y[200:])
+    assert result["accuracy"] > 0.9 and result["error"] == pytest.approx(1 - result["accuracy"])
+    assert model.predict(X[:5]).shape == (5, 3)
+    assert model.layers[-1].n_out == 3  # taken from the labels
+
+
+def test_keep_best_ends_with_the_best_validation_epoch():
+    rng = np.random.default_rng(1)
+    X, y = rng.standard_normal((120, 4)).astype(np.float32), rng.integers(0, 3, 120)  # noise: validation wanders
+    model = NeuralNetwork(SPECS, optimizer=SGD(0.5, momentum=0.9), seed=0)
+    history = model.fit(X[:80], y[:80], epochs=15, batch_size=16, validation_data=(X[80:], y[80:]), keep_best=True)
+    best = min(history, key=lambda r: (r["val_error"], r["val_loss"]))
+    assert model.evaluate(X[80:], y[80:])["loss"] == pytest.approx(best["val_loss"])
+
+
+def test_summary_and_repr_describe_the_model_without_moving_its_seed():
+    model = NeuralNetwork([{"name": "conv2d", "n_out": 4, "kernel_shape": (3, 3), "activation": "relu"},
+                           {"name": "pool2d", "kernel_shape": (2, 2)}, {"name": "flatten"},
+                           {"name": "fully_connected", "activation": "softmax"}], seed=3, n_classes=10)
+    text = model.summary(input_shape=(8, 8, 1))
+    assert "(n, 8, 8, 4)" in text and "(n, 4, 4, 4)" in text and "(n, 64)" in text and "(n, 10)" in text
+    assert "40" in text and "650" in text and "690 parameters" in text  # 3·3·1·4 + 4, 64·10 + 10
+    assert repr(model).startswith("NeuralNetwork([Conv2D(4 filters 3x3") and "seed=3" in repr(model)
+    same = NeuralNetwork(model.layer_specs, seed=3, n_classes=10)
+    X = np.random.default_rng(0).standard_normal((2, 8, 8, 1))
+    np.testing.assert_array_equal(model.predict(X), same.predict(X))  # summary() drew nothing
+
+
+def test_state_dict_round_trip_uses_pytorch_style_keys():
+    data = blobs()
+    model = NeuralNetwork(SPECS, optimizer=SGD(0.1), seed=1)
+    model.train(data, 1)
+    state = model.state_dict()
+    assert set(state) == {"0.W", "0.b", "2.W", "2.b"}
+    other = NeuralNetwork(SPECS, seed=9, n_classes=3)
+    other.load_state_dict(state)
+    X, _ = data.split("test")
+    np.testing.assert_array_equal(other.predict(X), model.predict(X))
+
+
 def test_predict_before_training_is_a_clear_error():
     with pytest.raises(RuntimeError, match="not built yet"):
         NeuralNetwork(SPECS).predict(np.zeros((2, 5)))

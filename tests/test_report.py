@@ -1,4 +1,5 @@
-"""The report: built from small synthetic run folders, checked as a file and in a real browser."""
+"""The report and the runs table: built from small synthetic run folders (and a real Iris
+sweep), checked as files, against hostile and corrupt folders, and in a real browser."""
 
 import json
 import re
@@ -8,37 +9,47 @@ from pathlib import Path
 import pytest
 
 from backproplab.cli import main
-from backproplab.iris import IrisConfig, run_sweep
+from backproplab.iris import IrisConfig, run as iris_run
 from backproplab.report import build_report
-from backproplab.runs.folder import write_csv, write_json
-from backproplab.runs.log import ACCURACY_COLUMNS
-from backproplab.runs.plots import plot_curves
+from backproplab.report.compare import runs_table
+from backproplab.runs import plots
+from backproplab.runs.files import write_csv, write_json
+from backproplab.runs.folder import MARKER
+from backproplab.runs.log import COLUMNS
+from backproplab.runs.options import RunOptions
 
 
-def fake_run(folder: Path, pipeline: str, summary: dict, epochs: int = 3) -> None:
+def fake_run(folder: Path, pipeline: str, summary: dict, config: dict | None = None, epochs: int = 3) -> None:
     folder.mkdir(parents=True)
+    (folder / MARKER).write_text("{}")
     rows = [{"epoch": e, "train_loss": 1 / e, "val_loss": 1.2 / e, "train_accuracy": 0.8 + e / 100,
-             "val_accuracy": 0.8 + e / 110, "lr": 0.1, "seconds": 1.0} for e in range(1, epochs + 1)]
-    write_csv(folder / "metrics.csv", rows, ACCURACY_COLUMNS)
-    write_json(folder / "config.json", {"pipeline": pipeline})
+             "val_accuracy": 0.8 + e / 110, "train_error": 0.2 - e / 100, "val_error": 0.2 - e / 110, "lr": 0.1,
+             "seconds": 1.0, "eval_seconds": 0.1} for e in range(1, epochs + 1)]
+    write_csv(folder / "metrics.csv", rows, COLUMNS)
+    write_json(folder / "config.json", {"pipeline": pipeline, "hidden": [512, 512], "dropout": 0.3, "lr": 0.2,
+                                        "batch_size": 256, "epochs": epochs, "optimizer": "sgd", **(config or {})})
     write_json(folder / "summary.json", {"pipeline": pipeline, "epochs": epochs, "wall_seconds": 100.0,
                                          "train_seconds": 90.0, "device": "cpu", "parameters": 1234,
                                          "final_val_accuracy": rows[-1]["val_accuracy"], **summary})
-    plot_curves(rows, "loss", folder / "loss.png", "loss")
-    plot_curves(rows, "accuracy", folder / "accuracy.png", "accuracy", percent=True)
+    plots.save(plots.curves_figure(rows, "loss", "loss"), folder / "loss.png")
+    plots.save(plots.curves_figure(rows, "accuracy", "accuracy"), folder / "accuracy.png")
 
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory):
     root = tmp_path_factory.mktemp("results")
-    from backproplab.homework import gradcheck_stage
+    from backproplab.homework import AllOptions, gradcheck_stage
 
-    gradcheck_stage(root, overwrite=False)
-    run_sweep([0.05, 0.5], [4, 8], IrisConfig(epochs=10), out=root, name="iris-sweep", show_progress=False)
-    fake_run(root / "fashion-torch-mlp", "fashion", {"engine": "torch", "model": "mlp", "test_accuracy": 0.905}, 9)
-    fake_run(root / "fashion-numpy-mlp", "fashion", {"engine": "numpy", "model": "mlp", "test_accuracy": 0.903}, 9)
-    fake_run(root / "fashion-numpy-cnn", "fashion", {"engine": "numpy", "model": "cnn", "test_accuracy": 0.91})
-    fake_run(root / "cifar", "cifar", {"profile": "cpu", "test_accuracy": 0.8}, 9)
+    gradcheck_stage(RunOptions(out=str(root), name="gradcheck"), AllOptions())
+    iris_run(IrisConfig(lr=[0.05, 0.5], hidden=[4, 8], epochs=10, other_splits=2),
+             RunOptions(out=str(root), name="iris-sweep", progress=False))
+    fake_run(root / "fashion-torch-mlp", "fashion", {"engine": "torch", "model": "mlp", "test_accuracy": 0.905}, 
+             {"engine": "torch"}, 9)
+    fake_run(root / "fashion-numpy-mlp", "fashion", {"engine": "numpy", "model": "mlp", "test_accuracy": 0.903},
+             {"engine": "numpy"}, 9)
+    fake_run(root / "fashion-numpy-cnn", "fashion", {"engine": "numpy", "model": "cnn", "test_accuracy": 0.91,
+                                                     "architecture": "0 Conv2D  16 filters 3x3"})
+    fake_run(root / "cifar", "cifar", {"profile": "cpu", "test_accuracy": 0.8}, {"profile": "cpu", "tta": 2}, 9)
     (root / "cifar" / "predictions.csv").write_text("Id,Category\n1,3\n")
     return root
 
@@ -48,11 +59,12 @@ def test_every_section_and_every_image_is_embedded(results):
     for anchor in ("summary", "gradients", "iris", "fashion", "fashion-cnn", "cifar", "derivations"):
         assert f'id="{anchor}"' in page, anchor
     images = re.findall(r'<img src="([^"]*)"', page)
-    assert len(images) == 1 + 2 * 4  # the Iris loss plot, loss + accuracy for four runs
+    # Iris' chosen run (loss, error, confusion, weights), the twin-engine plot, loss + accuracy for four runs
+    assert len(images) == 4 + 1 + 2 * 4
     assert all(src.startswith("data:image/png;base64,") for src in images)
     assert "<math" in page and "Softmax" in page and "Convolution" in page
     md = (results / "report.md").read_text()
-    assert "| deliverable | bar | ours | result |" in md and "](fashion-torch-mlp/loss.png)" in md
+    assert "| deliverable | bar | ours | result |" in md and "](<fashion-torch-mlp/loss.png>)" in md
 
 
 def test_no_external_url_in_the_html(results):
@@ -67,6 +79,47 @@ def test_summary_judges_each_bar(results):
     summary = page[page.index('id="summary"'):page.index('id="gradients"')]
     assert summary.count(">PASS<") == 8 and ">FAIL<" not in summary
     assert "0.20 points from PyTorch" in summary
+
+
+def test_sizes_and_settings_come_from_the_run(results, tmp_path):
+    shutil.copytree(results / "fashion-torch-mlp", tmp_path / "r" / "narrow")
+    config = json.loads((tmp_path / "r" / "narrow" / "config.json").read_text())
+    write_json(tmp_path / "r" / "narrow" / "config.json", {**config, "hidden": [32], "dropout": 0.1})
+    page = build_report([tmp_path / "r"]).read_text()
+    assert "784 → 32 → 10" in page and "Dropout 0.1" in page and "512" not in page.split('id="derivations"')[0]
+
+
+def test_strings_from_run_folders_are_text_never_markup(results, tmp_path):
+    hostile = tmp_path / "h"
+    shutil.copytree(results / "cifar", hostile / "cifar")
+    summary = json.loads((hostile / "cifar" / "summary.json").read_text())
+    evil = "![p](https://evil.example/x.png) <img src=x onerror=alert(1)> [link](http://evil.example) **b**"
+    write_json(hostile / "cifar" / "summary.json", {**summary, "device": evil})
+    write_json(hostile / "cifar" / "config.json", {"pipeline": "cifar", "profile": evil, "tta": "<b>2</b>"})
+    page = build_report([hostile]).read_text()
+    body = page.split('id="derivations"')[0]
+    assert "<img src=x" not in body and "evil.example/x.png\"" not in body and "<b>2</b>" not in body
+    assert len(re.findall(r"<img ", body)) == len(re.findall(r'<img src="data:image/png;base64,', body))
+    assert '<a href' not in body
+    md = (hostile / "report.md").read_text()
+    assert "![p](https" not in md and "[link](http" not in md
+
+
+def test_corrupt_folders_are_named_and_the_rest_is_still_written(results, tmp_path):
+    mixed = tmp_path / "mixed"
+    shutil.copytree(results / "cifar", mixed / "cifar")
+    shutil.copytree(results / "fashion-torch-mlp", mixed / "broken-json")
+    (mixed / "broken-json" / "summary.json").write_text("{not json")
+    shutil.copytree(results / "fashion-numpy-cnn", mixed / "wrong-types")
+    summary = json.loads((mixed / "wrong-types" / "summary.json").read_text())
+    write_json(mixed / "wrong-types" / "summary.json", {**summary, "test_accuracy": "high", "epochs": None})
+    shutil.copytree(results / "fashion-numpy-mlp", mixed / "bad-metrics")
+    (mixed / "bad-metrics" / "metrics.csv").write_text("epoch,loss\n1,2,3,4\n")
+    page = build_report([mixed]).read_text()
+    assert "Folders that could not be read" in page
+    assert "broken-json/summary.json: not valid JSON" in page
+    assert "wrong-types" in page and "bad-metrics/metrics.csv" in page
+    assert 'id="cifar"' in page  # the readable run is still reported
 
 
 def test_a_missing_stage_is_shown_as_skipped(results, tmp_path):
@@ -85,6 +138,23 @@ def test_report_cli_and_bad_folders(results, tmp_path, capsys):
     (tmp_path / "empty").mkdir()
     assert main(["report", str(tmp_path / "empty")]) == 2
     assert "holds no finished run" in capsys.readouterr().err
+
+
+def test_runs_table_shows_differing_settings_and_results(results, tmp_path, capsys):
+    table = runs_table([results], csv_path=str(tmp_path / "t.csv"), markdown_path=str(tmp_path / "t.md"))
+    lines = table.splitlines()
+    assert lines[0].split()[:2] == ["run", "pipeline"] and "engine" in lines[0] and "test_accuracy" in lines[0]
+    assert len(lines) == 2 + 6  # header, rule, one row per run (the sweep is one run)
+    assert any("fashion-numpy-mlp" in line and "90.30%" in line for line in lines)
+    assert (tmp_path / "t.csv").read_text().startswith("run,pipeline,")
+    (results / "junk").mkdir(exist_ok=True)
+    (results / "junk" / "summary.json").write_text("[]")
+    try:
+        assert main(["runs", str(results)]) == 0
+        out = capsys.readouterr().out
+        assert "unreadable" in out and "expected a JSON object" in out and "fashion-numpy-cnn" in out
+    finally:
+        shutil.rmtree(results / "junk")
 
 
 # -- a real browser ------------------------------------------------------------------------
@@ -117,7 +187,7 @@ def test_report_renders_in_chromium_without_network(results):
         assert rows >= 8
         sizes = browser.execute_script(
             "return Array.from(document.images).map(i => [i.complete, i.naturalWidth, i.naturalHeight])")
-        assert len(sizes) == 9 and all(done and w > 0 and h > 0 for done, w, h in sizes)
+        assert len(sizes) == 13 and all(done and w > 0 and h > 0 for done, w, h in sizes)
         maths = browser.execute_script("return document.querySelectorAll('math').length")
         assert maths > 50
         width = browser.execute_script("return document.documentElement.scrollWidth")

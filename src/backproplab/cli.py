@@ -1,118 +1,72 @@
 """The ``backproplab`` command: argument parsing and dispatch, nothing else.
 
-Every pipeline error that a user can fix (bad flag, missing data, existing run) is
-printed as one ``error:`` line and exits with status 2; a failed check exits 1.
+The flags of ``iris``, ``fashion`` and ``cifar`` are made from the settings' declarations
+(``settings.add_flags``); ``--help`` shows every default. Every expected failure (a bad
+flag, missing or broken data, a run folder that cannot be written) is printed as one
+``error:`` line and exits with status 2; a failed check exits 1; Ctrl-C or SIGTERM
+exits 130 with a line saying how to resume. ``--debug`` (or ``BACKPROPLAB_DEBUG=1``)
+shows the traceback instead, for bug reports.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 
+from . import __version__, settings
+from .errors import BackproplabError
 
-def _csv_list(kind):
-    def parse(text: str):
-        try:
-            values = [kind(v) for v in text.split(",") if v.strip()]
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected comma-separated {kind.__name__}s; got {text!r}") from None
-        if not values:
-            raise argparse.ArgumentTypeError("expected at least one value")
-        return values
-
-    return parse
-
-
-def _add_run_flags(p: argparse.ArgumentParser, default_out: str = "experiments") -> None:
-    p.add_argument("--out", default=default_out, help="folder that holds the run folders (default: %(default)s)")
-    p.add_argument("--name", help="run folder name (default: derived from the hyperparameters)")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing run folder of the same name")
-    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+PIPELINES = {"iris": "backproplab.iris:IrisConfig", "fashion": "backproplab.fashion:FashionConfig",
+             "cifar": "backproplab.cifar:CifarConfig"}
+HELP = {"gradcheck": "check every analytic gradient against finite differences",
+        "iris": "the two-layer NumPy network on Iris: one run, or a sweep chosen by cross-validation",
+        "fashion": "Fashion-MNIST: the MLP in PyTorch or NumPy, or the NumPy CNN",
+        "cifar": "CIFAR-10: train the CNN and write predictions.csv",
+        "all": "the whole homework, then the report (what `make run` runs)",
+        "report": "build report.html and report.md from run or sweep folders",
+        "runs": "a table of run folders: the settings that differ and the results",
+        "download": "download a data set (checksum verified) into the cache"}
 
 
-def _add_data_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data-dir", help="folder holding the data set (see README: Data)")
-    p.add_argument("--download", action="store_true", help="fetch the official files if the data are not found")
+def config_class(command: str):
+    import importlib
+
+    module, name = PIPELINES[command].split(":")
+    return getattr(importlib.import_module(module), name)
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .homework import AllOptions
+    from .runs.options import RunOptions
+
     parser = argparse.ArgumentParser(prog="backproplab", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"backproplab {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an error (for bug reports)")
     sub = parser.add_subparsers(dest="command", required=True)
-
-    g = sub.add_parser("gradcheck", help="check every analytic gradient against finite differences")
-    g.add_argument("--seed", type=int, default=0)
-
-    p = sub.add_parser("iris", help="train the two-layer NumPy network on Iris (or a sweep)")
-    p.add_argument("--hidden", type=_csv_list(int), default=None,
-                   help="hidden units; comma-separated values run a sweep (default sweep: 4,16,64)")
-    p.add_argument("--lr", type=_csv_list(float), default=None,
-                   help="learning rate(s); comma-separated values run a sweep (default sweep: 0.005,0.05,0.5)")
-    p.add_argument("--epochs", type=int, default=100)
-    p.add_argument("--batch-size", type=int, default=25)
-    p.add_argument("--momentum", type=float, default=0.9)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--schedule", default="constant", help="constant | exponential | cosine")
-    p.add_argument("--csv", dest="data", help="train on your own CSV (header row, numeric features, a label column)")
-    p.add_argument("--label-column", help="the CSV's label column (default: the last)")
-    _add_run_flags(p)
-
-    f = sub.add_parser("fashion", help="Fashion-MNIST: the MLP in PyTorch or NumPy, or the NumPy CNN")
-    f.add_argument("--engine", default="torch", help="torch (default) | numpy")
-    f.add_argument("--model", default="mlp", help="mlp (default) | cnn (NumPy engine)")
-    f.add_argument("--epochs", type=int)
-    f.add_argument("--batch-size", type=int)
-    f.add_argument("--lr", type=float, help="peak learning rate")
-    f.add_argument("--warmup", type=float, help="epochs of linear warm-up before the cosine decay")
-    f.add_argument("--optimizer", help="sgd | adam")
-    f.add_argument("--momentum", type=float)
-    f.add_argument("--weight-decay", type=float)
-    f.add_argument("--dropout", type=float)
-    f.add_argument("--hidden", type=_csv_list(int), help="MLP hidden widths, e.g. 512,512")
-    f.add_argument("--seed", type=int, default=0)
-    f.add_argument("--train-limit", type=int, help="train on only this many images (a quick run)")
-    f.add_argument("--test-limit", type=int, help="validate and test on only this many images")
-    f.add_argument("--device", default="auto", help="cpu | cuda | auto (torch engine)")
-    f.add_argument("--resume", action="store_true", help="continue an interrupted run from its checkpoint")
-    _add_data_flags(f)
-    _add_run_flags(f)
-
-    c = sub.add_parser("cifar", help="CIFAR-10: train the CNN and write predictions.csv")
-    c.add_argument("--profile", help="cpu | cpu-long | gpu (default: gpu on CUDA, else cpu)")
-    c.add_argument("--widths", type=_csv_list(int), help="channels of the stem and the three stages, e.g. 24,48,96,192")
-    c.add_argument("--convs-per-block", type=int)
-    c.add_argument("--epochs", type=int)
-    c.add_argument("--batch-size", type=int)
-    c.add_argument("--lr", type=float, help="peak learning rate")
-    c.add_argument("--warmup", type=float, help="epochs of linear warm-up before the cosine decay")
-    c.add_argument("--momentum", type=float)
-    c.add_argument("--weight-decay", type=float)
-    c.add_argument("--label-smoothing", type=float)
-    c.add_argument("--crop-padding", type=int, help="random-crop translation in pixels (0: none)")
-    c.add_argument("--no-flip", dest="flip", action="store_false", help="no random horizontal flips")
-    c.add_argument("--tta", type=int, help="test-time augmentation: 0 the image only, 1 + its mirror image, "
-                   "2 + both shifted by one pixel (default: the profile's)")
-    c.add_argument("--no-tta", dest="tta", action="store_const", const=0, help="the same as --tta 0")
-    c.add_argument("--seed", type=int, default=0)
-    c.add_argument("--train-limit", type=int, help="train on only this many images (a quick run)")
-    c.add_argument("--test-limit", type=int, help="validate and test on only this many images")
-    c.add_argument("--device", default="auto", help="cpu | cuda | auto")
-    c.add_argument("--predict-on", help="a .npy of uint8 images (N x 3072 or N x 32 x 32 x 3) to predict")
-    c.add_argument("--resume", action="store_true", help="continue an interrupted run from its checkpoint")
-    _add_data_flags(c)
-    _add_run_flags(c)
-
-    a = sub.add_parser("all", help="the whole homework, then the report (what `make run` runs)")
-    a.add_argument("--out", default="experiments/homework", help="folder for every run and the report")
-    a.add_argument("--quick", action="store_true", help="small slices of every data set: a check in minutes")
-    a.add_argument("--overwrite", action="store_true", help="replace the results already in --out")
-    a.add_argument("--device", default="auto", help="cpu | cuda | auto, for the PyTorch stages")
-    a.add_argument("--no-progress", action="store_true", help="no progress bars")
-
-    r = sub.add_parser("report", help="build report.html and report.md from run or sweep folders")
+    g = sub.add_parser("gradcheck", help=HELP["gradcheck"])
+    g.add_argument("--seed", type=int, default=0, help="seed of the random inputs (default: 0)")
+    for command in PIPELINES:
+        p = sub.add_parser(command, help=HELP[command])
+        settings.add_flags(p, config_class(command))
+        settings.add_flags(p, RunOptions)
+    a = sub.add_parser("all", help=HELP["all"])
+    settings.add_flags(a, AllOptions)
+    r = sub.add_parser("report", help=HELP["report"])
     r.add_argument("dirs", nargs="+", metavar="RUN_OR_SWEEP_DIR")
     r.add_argument("--out", help="where to write the report (default: the first folder)")
+    t = sub.add_parser("runs", help=HELP["runs"])
+    t.add_argument("dirs", nargs="*", default=["experiments"], metavar="DIR",
+                   help="run folders, or folders holding them (default: experiments)")
+    t.add_argument("--csv", help="also write the table as CSV to this file")
+    t.add_argument("--markdown", help="also write the table as Markdown to this file")
+    d = sub.add_parser("download", help=HELP["download"])
+    d.add_argument("dataset", choices=["fashion", "cifar"], help="which data set")
     return parser
+
+
+# -- the commands ------------------------------------------------------------------------
 
 
 def cmd_gradcheck(args) -> int:
@@ -123,65 +77,23 @@ def cmd_gradcheck(args) -> int:
     return 0 if all(r.passed for r in rows) else 1
 
 
-def cmd_iris(args) -> int:
-    from .iris import DEFAULT_GRID, IrisConfig, run_sweep, train_run
+def cmd_pipeline(args) -> int:
+    import importlib
 
-    lrs, hiddens = args.lr, args.hidden
-    if lrs is None and hiddens is None:
-        lrs, hiddens = DEFAULT_GRID["lr"], DEFAULT_GRID["hidden"]
-    lrs, hiddens = lrs or [IrisConfig.lr], hiddens or [IrisConfig.hidden]
-    base = IrisConfig(lr=lrs[0], hidden=hiddens[0], epochs=args.epochs, batch_size=args.batch_size,
-                      momentum=args.momentum, seed=args.seed, schedule=args.schedule, data=args.data,
-                      label_column=args.label_column)
-    show = not args.no_progress
-    if len(lrs) == 1 and len(hiddens) == 1:
-        s = train_run(base, out=args.out, name=args.name, overwrite=args.overwrite, show_progress=show)
-        print(f"test accuracy {s['test_accuracy']:.1%} (epoch {s['best_epoch']}, chosen by validation error)")
-        print(f"run folder: {s['path']}")
-        return 0
-    s = run_sweep(lrs, hiddens, base, out=args.out, name=args.name, overwrite=args.overwrite, show_progress=show)
-    print(open(os.path.join(s["path"], "sweep.md"), encoding="utf-8").read())
-    print(f"sweep folder: {s['path']}")
-    return 0
+    from .runs.options import RunOptions
 
-
-def cmd_fashion(args) -> int:
-    from .fashion import FashionConfig, run
-
-    fields = ("engine", "model", "epochs", "batch_size", "lr", "warmup", "optimizer", "momentum", "weight_decay",
-              "dropout", "seed", "train_limit", "test_limit", "device", "data_dir", "download")
-    config = FashionConfig(**{k: getattr(args, k) for k in fields})
-    if args.hidden:
-        config.hidden = args.hidden
-    s = run(config, out=args.out, name=args.name, overwrite=args.overwrite, resume=args.resume,
-            show_progress=not args.no_progress)
-    print(f"test accuracy {s['test_accuracy']:.2%} after {s['epochs']} epochs "
-          f"({s['train_seconds']:.0f} s training, {s['wall_seconds']:.0f} s in all, {s['device']})")
-    print(f"run folder: {s['path']}")
-    return 0
-
-
-def cmd_cifar(args) -> int:
-    from .cifar import CifarConfig, run
-
-    fields = ("profile", "widths", "convs_per_block", "epochs", "batch_size", "lr", "warmup", "momentum",
-              "weight_decay", "label_smoothing", "crop_padding", "flip", "tta", "seed", "train_limit", "test_limit",
-              "device", "data_dir", "download", "predict_on")
-    s = run(CifarConfig(**{k: getattr(args, k) for k in fields}), out=args.out, name=args.name,
-            overwrite=args.overwrite, resume=args.resume, show_progress=not args.no_progress)
-    if "test_accuracy" in s:
-        print(f"test accuracy {s['test_accuracy']:.2%} after {s['epochs']} epochs "
-              f"({s['train_seconds']:.0f} s training, {s['wall_seconds']:.0f} s in all, {s['device']})")
-    print(f"predictions: {os.path.join(s['path'], 'predictions.csv')}")
-    print(f"run folder: {s['path']}")
+    config = settings.from_args(config_class(args.command), args)
+    options = settings.from_args(RunOptions, args)
+    module = importlib.import_module(f"backproplab.{args.command}")
+    summary = module.run(config, options)
+    print(module.describe_result(summary))
     return 0
 
 
 def cmd_all(args) -> int:
-    from .homework import run_all
+    from .homework import AllOptions, run_all
 
-    status, report = run_all(args.out, quick=args.quick, overwrite=args.overwrite,
-                             show_progress=not args.no_progress, device=args.device)
+    status, report = run_all(settings.from_args(AllOptions, args))
     print(f"report: {report.resolve()}")
     return status
 
@@ -193,21 +105,68 @@ def cmd_report(args) -> int:
     return 0
 
 
-COMMANDS = {"gradcheck": cmd_gradcheck, "iris": cmd_iris, "fashion": cmd_fashion, "cifar": cmd_cifar,
-            "all": cmd_all, "report": cmd_report}
+def cmd_runs(args) -> int:
+    from .report.compare import runs_table
+
+    print(runs_table(args.dirs, csv_path=args.csv, markdown_path=args.markdown))
+    return 0
+
+
+def cmd_download(args) -> int:
+    from .data import cifar10, fashion_mnist
+
+    module = {"fashion": fashion_mnist, "cifar": cifar10}[args.dataset]
+    print(f"{args.dataset}: {module.fetch_to_cache()}")
+    return 0
+
+
+COMMANDS = {"gradcheck": cmd_gradcheck, "iris": cmd_pipeline, "fashion": cmd_pipeline, "cifar": cmd_pipeline,
+            "all": cmd_all, "report": cmd_report, "runs": cmd_runs, "download": cmd_download}
+
+
+# -- the one error path ----------------------------------------------------------------
+
+
+def _terminate(signum, frame):
+    raise KeyboardInterrupt(f"stopped by signal {signal.Signals(signum).name}")
+
+
+def _one_line(err: BaseException) -> str:
+    message = str(err.args[0]) if isinstance(err, KeyError) and err.args else str(err)
+    notes = getattr(err, "__notes__", [])
+    return "\n".join([message or type(err).__name__, *notes])
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    debug = args.debug or os.environ.get("BACKPROPLAB_DEBUG", "") not in ("", "0")
+    import matplotlib
+
+    matplotlib.use("Agg")  # the command line draws into files only (the library never picks a backend)
+    previous = signal.signal(signal.SIGTERM, _terminate)  # SIGTERM ends a run as Ctrl-C does (main thread)
+    prefix = f"backproplab {args.command}"
     try:
         return COMMANDS[args.command](args)
-    except (ValueError, KeyError, OSError, FloatingPointError) as err:
-        message = err.args[0] if isinstance(err, KeyError) and err.args else str(err)
-        print(f"backproplab {args.command}: error: {message}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"backproplab {args.command}: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as err:
+        if debug:
+            raise
+        print(f"{prefix}: interrupted{': ' + _one_line(err) if str(err) or getattr(err, '__notes__', None) else ''}",
+              file=sys.stderr)
         return 130
+    except (BackproplabError, ValueError, KeyError, OSError, FloatingPointError, MemoryError) as err:
+        if debug:
+            raise
+        what = "out of memory" if isinstance(err, MemoryError) else _one_line(err)
+        print(f"{prefix}: error: {what}", file=sys.stderr)
+        return 2
+    except Exception as err:  # a bug: still one line, and how to see the traceback
+        if debug:
+            raise
+        print(f"{prefix}: internal error: {type(err).__name__}: {err} (this is a bug; rerun with --debug to see "
+              "the traceback and please report it)", file=sys.stderr)
+        return 1
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

@@ -1,22 +1,49 @@
-"""Choosing the torch device and thread count for the PyTorch pipelines."""
+"""Setting PyTorch up for a run: the device, the process group under torchrun, the CPU
+threads and the seed. Called once at the start of a PyTorch run (never on import)."""
 
 from __future__ import annotations
 
 import os
 
+import numpy as np
+import torch
 
-def choose_device(name: str):
+from .distributed import Dist
+from .errors import UsageError
+
+
+def choose_device(name: str) -> torch.device:
     """"cpu", "cuda" or "auto" (cuda when available) → torch.device; clear error otherwise."""
-    import torch
-
     if name not in ("cpu", "cuda", "auto"):
-        raise ValueError(f"--device must be cpu, cuda or auto; got {name!r}")
+        raise UsageError(f"--device must be cpu, cuda or auto; got {name!r}")
     if name == "auto":
         name = "cuda" if torch.cuda.is_available() else "cpu"
     if name == "cuda" and not torch.cuda.is_available():
-        raise ValueError("--device cuda was asked for but torch sees no CUDA GPU; use --device cpu or auto")
-    if name == "cpu":
-        torch.set_num_threads(os.cpu_count() or 1)  # every core
-    else:
-        torch.backends.cudnn.benchmark = True  # fixed shapes: let cuDNN pick its fastest kernels
+        raise UsageError("--device cuda was asked for but torch sees no CUDA GPU; use --device cpu or auto")
     return torch.device(name)
+
+
+def start_torch(device_name: str, threads: int | None, seed: int) -> tuple[torch.device, Dist, np.random.Generator]:
+    """(device, process group, shuffle Generator) for a run, with torch seeded.
+
+    CPU threads: ``threads``, or every core shared evenly among the processes torchrun
+    started on this machine. torch's generator is seeded with seed + rank (each process
+    draws its own dropout masks and augmentations); the shuffle Generator with the seed
+    alone, so every process cuts the same global batches.
+    """
+    device = choose_device(device_name)
+    dist = Dist.from_env(device.type)
+    if device.type == "cuda":
+        device = torch.device("cuda", dist.local_rank)
+        torch.backends.cudnn.benchmark = True  # fixed shapes: let cuDNN pick its fastest kernels
+    else:
+        per_node = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
+        torch.set_num_threads(threads or max(1, (os.cpu_count() or 1) // per_node))
+    torch.manual_seed(seed + dist.rank)
+    return device, dist, np.random.default_rng(seed)
+
+
+def describe(device: torch.device, dist: Dist) -> dict:
+    """What config.json records about where the run trained."""
+    return {"device": str(device), **dist.describe(), "threads": torch.get_num_threads() if device.type == "cpu"
+            else None, "cpu_capability": torch.backends.cpu.get_cpu_capability()}

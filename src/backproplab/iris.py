@@ -1,13 +1,14 @@
 """The Iris pipeline: a two-layer NumPy network, one run or a hyperparameter sweep.
 
-One run reads top to bottom: check the config → load and split the data → open the
-run folder → build the model → train, keeping the epoch with the best validation
-error → test that model → write metrics, plots, parameters and the summary.
+One run reads top to bottom: settings → data (a stratified 70/10/20 split,
+standardised on the training rows) → model → fit, keeping the epoch with the best
+validation error → test that model → write metrics, plots, parameters and summary.
 
-A sweep trains one run per (learning rate, hidden size) pair inside one sweep folder,
-picks the best run by validation error (ties: lower validation loss) and writes
-``sweep.csv``, ``sweep.md`` and the chosen run's loss plot. Test error is reported,
-never used to choose.
+A sweep (several learning rates or hidden sizes) chooses the combination by repeated
+stratified k-fold cross-validation on the 120 non-test rows — not by the 15 validation
+flowers, which cannot tell good settings apart — then writes one run per combination
+(so every combination has its curves), the chosen one's test accuracy on the fixed
+split, and its mean and spread over ten other splits. Test data never choose anything.
 """
 
 from __future__ import annotations
@@ -20,65 +21,87 @@ from pathlib import Path
 
 import numpy as np
 
-from .data.dataset import Dataset
+from . import settings
+from .data.dataset import Standardizer
+from .data.splits import stratified_folds
 from .data.tabular import iris_path, read_csv, split_tabular
 from .nn.models import NeuralNetwork
 from .nn.optimizers import initialize_optimizer
-from .nn.schedulers import SCHEDULES
-from .runs import RunFolder
-from .runs.environment import versions
-from .runs.log import ERROR_COLUMNS, EpochLog
+from .numpy_training import NumpyTrainer
+from .runs.files import csv_text
+from .runs.fit import fit
+from .runs.folder import RunFolder
+from .runs.options import RunOptions
+from .runs.outputs import write_outputs
+from .runs.progress import progress
+from .runs.run import start_run
+from .settings import Range, setting
+
+SEED = Range(0, 2**32 - 1)
 
 
 @dataclass
 class IrisConfig:
-    hidden: int = 4  # units in the hidden layer (chosen by 5-fold CV on the non-test rows)
-    lr: float = 0.05  # initial learning rate η₀ (chosen with hidden by the same CV)
-    epochs: int = 100  # passes over the 105 training rows
-    batch_size: int = 25  # rows per mini-batch
-    momentum: float = 0.9  # SGD momentum μ
-    seed: int = 0  # model seed: weight init and the per-epoch shuffle
-    schedule: str = "constant"  # learning-rate schedule: constant | exponential | cosine
-    decay: float = 0.5  # exponential: factor per stage
-    stage_length: int = 25  # exponential: epochs per stage (staircase)
-    activation: str = "relu"  # hidden-layer non-linearity
-    weight_init: str = "xavier_uniform"  # initialiser of both layers
-    data: str | None = None  # a CSV of your own; None = the Iris data shipped with the package
-    label_column: str | None = None  # the CSV's label column (default: the last)
-    split_seed: int = 2  # seed of the stratified 70/10/20 split (docs/iris.md: why 2, and every split 0..9)
+    hidden: list[int] = setting([4, 16, 64], "hidden units; several values make a sweep", range=Range(1, 4096),
+                                quick=[4, 16])
+    lr: list[float] = setting([0.005, 0.05, 0.5], "initial learning rate η₀; several values make a sweep",
+                              range=Range(0, 10, low_open=True), quick=[0.05, 0.5])
+    epochs: int = setting(100, "passes over the training rows", range=Range(1, 100000), quick=30)
+    batch_size: int = setting(25, "rows per mini-batch", range=Range(1, 100000))
+    momentum: float = setting(0.9, "SGD momentum μ", range=Range(0, 1, high_open=True))
+    seed: int = setting(0, "model seed: weight initialisation and the per-epoch shuffle", range=SEED)
+    schedule: str = setting("constant", "learning-rate schedule", choices=("constant", "exponential", "cosine"))
+    decay: float = setting(0.5, "exponential schedule: factor per stage", range=Range(0, 1, low_open=True))
+    stage_length: int = setting(25, "exponential schedule: epochs per stage", range=Range(1, 100000))
+    activation: str = setting("relu", "hidden-layer non-linearity", choices=("relu", "tanh", "sigmoid", "linear"))
+    weight_init: str = setting("xavier_uniform", "initialiser of both layers",
+                               choices=("xavier_uniform", "xavier_normal", "he_uniform", "he_normal", "uniform",
+                                        "normal"))
+    csv: str | None = setting(None, "train on your own CSV (header row, numeric features, a label column) "
+                              "instead of Iris", unset="Iris, shipped with the package")
+    label_column: str | None = setting(None, "the CSV's label column", unset="the last column")
+    split_seed: int = setting(2, "seed of the stratified 70/10/20 split (docs/iris.md)", range=SEED)
+    folds: int = setting(5, "sweep: folds of the cross-validation that chooses", range=Range(2, 20))
+    repeats: int = setting(2, "sweep: repeats of the cross-validation, each with other folds", range=Range(1, 20))
+    other_splits: int = setting(10, "sweep: the chosen model is also scored on this many other splits (seeds "
+                                "0..N-1)", range=Range(0, 100), quick=3)
 
 
-def check_config(c: IrisConfig) -> None:
-    """Raise ValueError naming the first bad hyperparameter."""
-    if not (isinstance(c.lr, (int, float)) and c.lr > 0):
-        raise ValueError(f"--lr must be positive; got {c.lr}")
-    for name in ("epochs", "batch_size", "hidden"):
-        value = getattr(c, name)
-        if not (isinstance(value, int) and value >= 1):
-            flag = "--" + name.replace("_", "-")
-            raise ValueError(f"{flag} must be an integer >= 1; got {value}")
-    if not 0 <= c.momentum < 1:
-        raise ValueError(f"--momentum must be in [0, 1); got {c.momentum}")
-    if c.schedule not in SCHEDULES:
-        raise ValueError(f"unknown --schedule {c.schedule!r}; choose one of {', '.join(sorted(SCHEDULES))}")
+def combinations(c: IrisConfig) -> list[IrisConfig]:
+    """One config per (learning rate, hidden size) pair."""
+    return [dataclasses.replace(c, lr=[lr], hidden=[h]) for lr, h in itertools.product(c.lr, c.hidden)]
 
 
 def run_name(c: IrisConfig) -> str:
-    data = "iris" if c.data is None else Path(c.data).stem
-    return f"{data}-h{c.hidden}-lr{c.lr:g}-m{c.momentum:g}-bs{c.batch_size}-e{c.epochs}-{c.schedule}-s{c.seed}"
+    data = "iris" if c.csv is None else Path(c.csv).stem
+    if len(c.lr) * len(c.hidden) > 1:
+        grid = f"lr{','.join(f'{v:g}' for v in c.lr)}-h{','.join(map(str, c.hidden))}"
+        return f"{data}-sweep-{grid}-s{c.seed}"
+    return (f"{data}-h{c.hidden[0]}-lr{c.lr[0]:g}-m{c.momentum:g}-bs{c.batch_size}-e{c.epochs}-{c.schedule}"
+            f"-s{c.seed}")
 
 
-def load_data(c: IrisConfig) -> Dataset:
-    """The CSV (Iris by default), split 70/10/20 and standardised on the training rows."""
-    X, y, class_names, _ = read_csv(c.data or iris_path(), c.label_column)
-    splits = split_tabular(X, y, seed=c.split_seed)
-    return Dataset(splits, n_classes=len(class_names), batch_size=c.batch_size, class_names=class_names)
+def describe_result(s: dict) -> str:
+    if s["pipeline"] == "iris-sweep":
+        b = s["chosen"]
+        return (f"chosen by {s['folds']}-fold cross-validation ×{s['repeats']}: lr {b['lr']:g}, hidden {b['hidden']} "
+                f"— test accuracy {1 - b['test_error']:.1%} on the fixed split, {s['splits_mean']:.1%} ± "
+                f"{s['splits_std']:.1%} over {len(s['splits'])} other splits\nsweep folder: {s['path']}")
+    return (f"test accuracy {s['test_accuracy']:.1%} (epoch {s['best_epoch']}, chosen by validation error)\n"
+            f"run folder: {s['path']}")
+
+
+# -- data and model -------------------------------------------------------------------------
+
+
+def read_data(c: IrisConfig) -> tuple[np.ndarray, np.ndarray, list[str], list[str]]:
+    return read_csv(c.csv or iris_path(), c.label_column)
 
 
 def build_model(c: IrisConfig) -> NeuralNetwork:
     """Two layers: hidden (activation) → output (softmax, one unit per class)."""
     layers = [
-        {"name": "fully_connected", "n_out": c.hidden, "activation": c.activation, "weight_init": c.weight_init},
+        {"name": "fully_connected", "n_out": c.hidden[0], "activation": c.activation, "weight_init": c.weight_init},
         {"name": "fully_connected", "activation": "softmax", "weight_init": c.weight_init},
     ]
     schedule_args = {
@@ -86,121 +109,125 @@ def build_model(c: IrisConfig) -> NeuralNetwork:
         "exponential": {"decay": c.decay, "stage_length": c.stage_length, "staircase": True},
         "cosine": {"total_epochs": c.epochs},
     }[c.schedule]
-    optimizer = initialize_optimizer("sgd", lr=c.lr, momentum=c.momentum, lr_scheduler=c.schedule, **schedule_args)
+    optimizer = initialize_optimizer("sgd", lr=c.lr[0], momentum=c.momentum, lr_scheduler=c.schedule,
+                                     **schedule_args)
     return NeuralNetwork(layers, loss="cross_entropy", optimizer=optimizer, seed=c.seed)
 
 
-def train_run(c: IrisConfig, out: str | Path = "experiments", name: str | None = None,
-              overwrite: bool = False, show_progress: bool = True) -> dict:
-    """Train one model and write its run folder; returns the summary."""
-    check_config(c)
-    data = load_data(c)
-    start = time.perf_counter()
-    with RunFolder(Path(out) / (name or run_name(c)), overwrite=overwrite) as run:
-        run.write_json("config.json", {"pipeline": "iris", **dataclasses.asdict(c), "versions": versions(),
-                                       "splits": {s: data.size(s) for s in ("train", "validate", "test")}})
-        model = build_model(c)
-        log = EpochLog(run, ERROR_COLUMNS, c.epochs, desc=name or run_name(c), show_progress=show_progress)
-        best, best_params = None, None
-        for epoch in range(c.epochs):
-            record = model.train_epoch(data, epoch)
-            log.add(record)
-            if best is None or (record["val_error"], record["val_loss"]) < (best["val_error"], best["val_loss"]):
-                best, best_params = record, model.get_parameters()
-        log.close()
-        model.set_parameters(best_params)  # test the epoch that validation chose
-        summary = {
-            "pipeline": "iris",
-            **model.test(data),
-            "best_epoch": best["epoch"],
-            "best_val_error": best["val_error"],
-            "best_val_loss": best["val_loss"],
-            "epochs": c.epochs,
-            "wall_seconds": time.perf_counter() - start,
-        }
-        model.save(run.file("params.npz"), extra=data.standardizer.to_arrays())
-        log.plot(name or run_name(c), second="error")
-        run.write_json("summary.json", summary)
-    return {**summary, "path": str(run.final)}
+def standardized(splits: dict) -> tuple[dict, Standardizer]:
+    standardize = Standardizer.fit(splits["train"][0])
+    return {s: (standardize(X), y) for s, (X, y) in splits.items()}, standardize
 
 
-# -- the sweep ----------------------------------------------------------------------------
-
-#: the grid `backproplab iris` runs with no --lr/--hidden: two decades of learning rate
-#: around the default, and hidden sizes from 4 to 64
-DEFAULT_GRID = {"lr": [0.005, 0.05, 0.5], "hidden": [4, 16, 64]}
-
-SWEEP_COLUMNS = ["lr", "hidden", "best_val_error", "best_val_loss", "best_epoch", "test_error", "epochs", "seconds", "run"]
+# -- one run ---------------------------------------------------------------------------------
 
 
-def run_sweep(lrs: list[float], hiddens: list[int], base: IrisConfig, out: str | Path = "experiments",
-              name: str | None = None, overwrite: bool = False, show_progress: bool = True) -> dict:
-    """Train every (lr, hidden) pair; choose by validation error; write the sweep folder."""
-    grid = [dataclasses.replace(base, lr=lr, hidden=h) for lr, h in itertools.product(lrs, hiddens)]
-    for c in grid:
-        check_config(c)
-    load_data(base)  # fail on bad data before any folder exists
-    sweep_name = name or f"iris-sweep-lr{','.join(f'{v:g}' for v in lrs)}-h{','.join(map(str, hiddens))}-s{base.seed}"
-    with RunFolder(Path(out) / sweep_name, overwrite=overwrite) as sweep:
+def run(c: IrisConfig, options: RunOptions | None = None) -> dict:
+    """One run, or a sweep when several learning rates or hidden sizes are given."""
+    options = options or RunOptions()
+    settings.check(c)
+    data = read_data(c)  # a bad CSV is refused before any folder exists
+    if len(c.lr) * len(c.hidden) > 1:
+        return run_sweep(c, options, data)
+    return train_one(c, options, data)
+
+
+def train_one(c: IrisConfig, options: RunOptions, data, name: str | None = None) -> dict:
+    """Train one model on the fixed split and write its run folder; returns the summary."""
+    started = time.perf_counter()
+    X, y, class_names, feature_names = data
+    options = dataclasses.replace(options, name=name or options.name)
+    with start_run("iris", c, options, run_name(c), c.epochs, started) as run:
+        splits = split_tabular(X, y, seed=c.split_seed)
+        run.write_config(splits, classes=class_names, features=feature_names)
+        arrays, standardize = standardized(splits)
+        trainer = NumpyTrainer(build_model(c), arrays, c.batch_size, len(class_names))
+        fitted = fit(run, trainer, c.epochs, select_best=True)
+        test = trainer.model.evaluate(*arrays["test"])
+        best = fitted["best"]
+        write_outputs(run, run.name, splits["test"][1], trainer.predict("test"), class_names, second="error",
+                      chosen_epoch=best["epoch"], first_weights=trainer.first_layer_weights(),
+                      feature_names=feature_names)
+        trainer.model.save(run.folder.file("params.npz"), extra=standardize.to_arrays())
+        return run.finish({"test_loss": test["loss"], "test_accuracy": test["accuracy"], "test_error": test["error"],
+                           "best_epoch": best["epoch"], "best_val_error": best["val_error"],
+                           "best_val_loss": best["val_loss"], "epochs": c.epochs, "lr": c.lr[0],
+                           "hidden": c.hidden[0], "train_seconds": fitted["train_seconds"]})
+
+
+# -- the sweep ---------------------------------------------------------------------------------
+
+SWEEP_COLUMNS = ["lr", "hidden", "cv_error", "cv_error_std", "cv_loss", "best_val_error", "best_epoch",
+                 "test_error", "chosen", "run"]
+
+
+def cross_validate(c: IrisConfig, X: np.ndarray, y: np.ndarray, n_classes: int) -> dict:
+    """Mean and spread of the final-epoch error (and mean loss) on the held-out fold,
+    over ``folds`` stratified folds × ``repeats`` reshuffles of the rows."""
+    errors, losses = [], []
+    for r in range(c.repeats):
+        fold = stratified_folds(y, c.folds, seed=c.split_seed * 1000 + r)
+        for k in range(c.folds):
+            part = {"train": (X[fold != k], y[fold != k]), "validate": (X[fold == k], y[fold == k])}
+            arrays, _ = standardized(part)
+            model = build_model(c)
+            model.build(n_classes)
+            model.fit(*arrays["train"], epochs=c.epochs, batch_size=c.batch_size)
+            result = model.evaluate(*arrays["validate"])
+            errors.append(result["error"])
+            losses.append(result["loss"])
+    return {"cv_error": float(np.mean(errors)), "cv_error_std": float(np.std(errors)),
+            "cv_loss": float(np.mean(losses))}
+
+
+def run_sweep(c: IrisConfig, options: RunOptions, data) -> dict:
+    """Choose by cross-validation, write one run per combination and the sweep's tables."""
+    started = time.perf_counter()
+    X, y, class_names, _ = data
+    grid = combinations(c)
+    with RunFolder(options.out, options.name or run_name(c), overwrite=options.overwrite,
+                   new_version=options.new_version, kind="sweep") as sweep:
+        sweep.write_json("config.json", {"pipeline": "iris-sweep", **dataclasses.asdict(c)})
+        non_test = split_tabular(X, y, seed=c.split_seed)
+        X_cv = np.concatenate([non_test["train"][0], non_test["validate"][0]])
+        y_cv = np.concatenate([non_test["train"][1], non_test["validate"][1]])
+        bar = progress(len(grid), "cross-validation", unit="combination", enabled=options.progress)
         rows = []
-        for c in grid:
-            run = f"lr{c.lr:g}-h{c.hidden}"
-            s = train_run(c, out=sweep.path, name=run, show_progress=show_progress)
-            rows.append({"lr": c.lr, "hidden": c.hidden, "best_val_error": s["best_val_error"],
-                         "best_val_loss": s["best_val_loss"], "best_epoch": s["best_epoch"],
-                         "test_error": s["test_error"], "epochs": c.epochs,
-                         "seconds": s["wall_seconds"], "run": run})
-        best = min(rows, key=lambda r: (r["best_val_error"], r["best_val_loss"]))
-        sweep.write_csv("sweep.csv", rows, SWEEP_COLUMNS)
-        (sweep.path / "best_loss.png").write_bytes((sweep.path / best["run"] / "loss.png").read_bytes())
-        sweep.write_text("sweep.md", sweep_markdown(rows, best, base))
-        summary = {"best": best, "rows": rows, "config": dataclasses.asdict(base), "lrs": lrs, "hiddens": hiddens}
-        sweep.write_json("summary.json", {"pipeline": "iris-sweep", **summary})
+        for g in grid:
+            rows.append({"lr": g.lr[0], "hidden": g.hidden[0], **cross_validate(g, X_cv, y_cv, len(class_names))})
+            bar.update()
+        bar.close()
+        chosen = min(rows, key=lambda r: (r["cv_error"], r["cv_loss"]))
+        inner = dataclasses.replace(options, out=str(sweep.path), name=None, overwrite=False, new_version=False,
+                                    resume=False)
+        for g, row in zip(grid, rows):
+            row["run"] = f"lr{g.lr[0]:g}-h{g.hidden[0]}"
+            s = train_one(g, inner, data, name=row["run"])
+            row.update(best_val_error=s["best_val_error"], best_epoch=s["best_epoch"], test_error=s["test_error"],
+                       chosen=row is chosen)
+        sweep.write_text("sweep.csv", csv_text(rows, SWEEP_COLUMNS))
+        other = other_splits(combinations(dataclasses.replace(c, lr=[chosen["lr"]], hidden=[chosen["hidden"]]))[0],
+                             data)
+        sweep.write_text("splits.csv", csv_text(other, ["split_seed", "test_accuracy"]))
+        accuracies = [r["test_accuracy"] for r in other]
+        summary = {"pipeline": "iris-sweep", "chosen": chosen, "rows": rows, "folds": c.folds, "repeats": c.repeats,
+                   "splits": other, "splits_mean": float(np.mean(accuracies)) if accuracies else None,
+                   "splits_std": float(np.std(accuracies)) if accuracies else None,
+                   "wall_seconds": time.perf_counter() - started}
+        sweep.write_json("summary.json", summary)
     return {**summary, "path": str(sweep.final)}
 
 
-def sweep_markdown(rows: list[dict], best: dict, base: IrisConfig) -> str:
-    lines = [
-        "# Iris sweep: learning rate × hidden size",
-        "",
-        f"Two-layer network (hidden {base.activation}, softmax output), SGD with momentum {base.momentum:g}, "
-        f"batch {base.batch_size}, {base.epochs} epochs, {base.schedule} schedule, seed {base.seed}. "
-        "Each run keeps the epoch with the lowest validation error; the best run is chosen by "
-        "validation error (ties: lower validation loss). Test error is reported, never used to choose.",
-        "",
-        "| lr | hidden | best val error | best epoch | test error | seconds |",
-        "|---:|---:|---:|---:|---:|---:|",
-    ]
-    for r in rows:
-        mark = " **(chosen)**" if r is best else ""
-        lines.append(f"| {r['lr']:g} | {r['hidden']} | {r['best_val_error']:.1%} | {r['best_epoch']} | "
-                     f"{r['test_error']:.1%}{mark} | {r['seconds']:.2f} |")
-    lines += ["", f"**Chosen:** lr = {best['lr']:g}, hidden = {best['hidden']} — validation error "
-              f"{best['best_val_error']:.1%}, test error {best['test_error']:.1%} "
-              f"(test accuracy {1 - best['test_error']:.1%}).", "", describe_trends(rows), "",
-              "![Training and validation loss of the chosen run](best_loss.png)", ""]
-    return "\n".join(lines)
-
-
-def describe_trends(rows: list[dict]) -> str:
-    """One generated sentence per hyperparameter: how mean test error moved with it."""
-    sentences = []
-    for key, label, other in (("lr", "learning rate", "hidden sizes"), ("hidden", "hidden size", "learning rates")):
-        values = sorted({r[key] for r in rows})
-        if len(values) < 2:
-            continue
-        means = [float(np.mean([r["test_error"] for r in rows if r[key] == v])) for v in values]
-        points = ", ".join(f"{v:g}: {m:.1%}" for v, m in zip(values, means))
-        diffs = np.diff(means)
-        if np.all(diffs == 0):
-            trend = "left the mean test error unchanged"
-        elif np.all(diffs <= 0):
-            trend = f"lowered the mean test error from {means[0]:.1%} to {means[-1]:.1%}"
-        elif np.all(diffs >= 0):
-            trend = f"raised the mean test error from {means[0]:.1%} to {means[-1]:.1%}"
-        else:
-            k = int(np.argmin(means))
-            trend = f"moved the mean test error non-monotonically, lowest at {values[k]:g} ({means[k]:.1%})"
-        sentences.append(f"Raising the {label} from {values[0]:g} to {values[-1]:g} {trend} "
-                         f"(averaged over {other}; {points}).")
-    return " ".join(sentences)
+def other_splits(c: IrisConfig, data) -> list[dict]:
+    """The chosen model's test accuracy on the splits of seeds 0..other_splits−1 (each
+    trained on its own training rows, the epoch chosen by its own validation rows)."""
+    X, y, class_names, _ = data
+    out = []
+    for seed in range(c.other_splits):
+        arrays, _ = standardized(split_tabular(X, y, seed=seed))
+        model = build_model(c)
+        model.build(len(class_names))
+        model.fit(*arrays["train"], epochs=c.epochs, batch_size=c.batch_size, validation_data=arrays["validate"],
+                  keep_best=True)
+        out.append({"split_seed": seed, "test_accuracy": model.evaluate(*arrays["test"])["accuracy"]})
+    return out

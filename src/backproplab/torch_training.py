@@ -1,15 +1,22 @@
-"""The training loop the PyTorch pipelines (Fashion-MNIST MLP, CIFAR-10 CNN) share.
+"""The PyTorch engine's trainer: one training loop for every PyTorch pipeline (the
+Fashion-MNIST MLP, the CIFAR-10 CNN), behind the five methods ``runs.fit`` calls.
 
-``fit`` reads top to bottom: (resume from the checkpoint) → for each epoch: train one
-pass with the learning rate set per step from a schedule η(t) → evaluate on the
-validation split → log the epoch → checkpoint. The shuffle order comes from a numpy
-Generator, dropout and augmentation from torch's generator; both states are in every
-checkpoint, so a resumed run continues exactly where the killed one stopped.
+One epoch reads top to bottom: shuffle with the run's numpy Generator → for each
+mini-batch: (augment) → forward → cross-entropy → backward → set the learning rate
+η(t) from the schedule → optimizer step. Dropout and augmentation draw from torch's
+generator; both generators' states are in every checkpoint, so a resumed run
+continues exactly where the interrupted one stopped.
+
+Under ``torchrun`` (``distributed.Dist``) every process runs this same loop on its own
+shard of each global batch; DistributedDataParallel averages the gradients, and the
+loss is scaled so that the average equals the single-process gradient of the global
+batch. Evaluation is sharded too, and its sums are added up across processes.
 """
 
 from __future__ import annotations
 
-import time
+import copy
+import math
 from dataclasses import dataclass
 from typing import Callable
 
@@ -17,9 +24,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .runs.checkpoint import load_checkpoint, restore_rng_states, rng_states, save_checkpoint
-from .runs.folder import RunFolder
-from .runs.log import EpochLog
+from .distributed import Dist
+from .errors import TrainingError
+from .nn.training import batch_slices
+from .runs.checkpoint import load_torch, save_torch
+
 
 @dataclass
 class Split:
@@ -27,103 +36,138 @@ class Split:
     y: torch.Tensor  # integer labels, on the same device
 
 
-def train_epoch(model: torch.nn.Module, optimizer: torch.optim.Optimizer, schedule: Callable[[float], float],
-                data: Split, batch_size: int, rng: np.random.Generator, epoch: int,
-                augment: Callable[[torch.Tensor], torch.Tensor] | None = None,
-                autocast_dtype: torch.dtype | None = None, label_smoothing: float = 0.0) -> tuple[float, float, float]:
-    """One pass over ``data`` in shuffled mini-batches; returns (mean loss, accuracy, last lr)."""
-    model.train()
-    n = len(data.y)
-    order = torch.from_numpy(rng.permutation(n)).to(data.X.device)
-    n_batches = -(-n // batch_size)
-    total_loss = torch.zeros((), device=data.X.device)
-    correct = torch.zeros((), dtype=torch.long, device=data.X.device)
-    lr = schedule(epoch)
-    for b in range(n_batches):
-        idx = order[b * batch_size : (b + 1) * batch_size]
-        x, y = data.X[idx], data.y[idx]
-        if augment is not None:
-            x = augment(x)
-        lr = schedule(epoch + b / n_batches)
-        for group in optimizer.param_groups:
-            group["lr"] = lr
-        with torch.autocast(device_type=x.device.type, dtype=autocast_dtype, enabled=autocast_dtype is not None):
-            logits = model(x)
-            loss = F.cross_entropy(logits, y, label_smoothing=label_smoothing)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        total_loss += loss.detach().float() * len(y)
-        correct += (logits.argmax(dim=1) == y).sum()
-    return total_loss.item() / n, correct.item() / n, lr
+def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
+    """Every parameter group's rate at η(t), times the group's own ``lr_scale`` (default 1)."""
+    for group in optimizer.param_groups:
+        group["lr"] = lr * group.get("lr_scale", 1.0)
 
 
-@torch.no_grad()
-def predict_logits(model: torch.nn.Module, X: torch.Tensor, batch_size: int = 1024,
-                   autocast_dtype: torch.dtype | None = None, tta: Callable | None = None) -> torch.Tensor:
-    """Logits (n, classes) in evaluation mode; ``tta`` may average several views."""
-    model.eval()
-    out = []
-    for i in range(0, len(X), batch_size):
-        x = X[i : i + batch_size]
-        with torch.autocast(device_type=x.device.type, dtype=autocast_dtype, enabled=autocast_dtype is not None):
-            out.append((tta(model, x) if tta is not None else model(x)).float())
-    return torch.cat(out)
+class TorchTrainer:
+    checkpoint_name = "checkpoint.pt"
 
+    def __init__(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer, schedule: Callable[[float], float],
+                 data: dict[str, Split], batch_size: int, rng: np.random.Generator, *,
+                 augment: Callable[[torch.Tensor, int], torch.Tensor] | None = None, label_smoothing: float = 0.0,
+                 autocast_dtype: torch.dtype | None = None, eval_views: Callable | None = None,
+                 dist: Dist | None = None) -> None:
+        self.model, self.optimizer, self.schedule = model, optimizer, schedule
+        self.data, self.batch_size, self.rng = data, batch_size, rng
+        self.augment, self.label_smoothing, self.autocast_dtype = augment, label_smoothing, autocast_dtype
+        self.eval_views = eval_views  # test-time augmentation of the per-epoch validation
+        self.dist = dist or Dist()
+        self.net = self.dist.wrap(model)  # DistributedDataParallel under torchrun, else the model
+        self.best: dict | None = None
 
-def evaluate(model: torch.nn.Module, data: Split, **kwargs) -> tuple[float, float]:
-    """(mean cross-entropy, accuracy) on a split."""
-    logits = predict_logits(model, data.X, **kwargs)
-    return F.cross_entropy(logits, data.y).item(), (logits.argmax(dim=1) == data.y).sum().item() / len(data.y)
+    # -- training ------------------------------------------------------------------------
 
+    def train_epoch(self, epoch: int, on_batch: Callable[[float], None]) -> dict:
+        """One pass over the training split in shuffled mini-batches."""
+        train, device = self.data["train"], self.data["train"].X.device
+        self.net.train()
+        order = torch.from_numpy(self.rng.permutation(len(train.y))).to(device)
+        slices = batch_slices(len(train.y), self.batch_size)
+        total_loss = torch.zeros((), device=device)
+        correct = torch.zeros((), dtype=torch.long, device=device)
+        lr = self.schedule(epoch)
+        for b, piece in enumerate(slices):
+            batch = order[piece]
+            idx = batch[self.dist.shard(len(batch))]  # this process's part of the global batch
+            x, y = train.X[idx], train.y[idx]
+            if self.augment is not None:
+                x = self.augment(x, epoch)
+            lr = self.schedule(epoch + b / len(slices))
+            set_lr(self.optimizer, lr)
+            with torch.autocast(device_type=device.type, dtype=self.autocast_dtype,
+                                enabled=self.autocast_dtype is not None):
+                logits = self.net(x)
+                loss = F.cross_entropy(logits, y, label_smoothing=self.label_smoothing)
+            if device.type == "cpu" and not math.isfinite(loss.item()):
+                raise TrainingError(f"the training loss is {loss.item()} at epoch {epoch + 1}, step {b + 1}: "
+                                    "training diverged; lower the learning rate")
+            self.optimizer.zero_grad(set_to_none=True)
+            # DDP averages the processes' gradients; scaling by the shard's share of the
+            # global batch makes that average the gradient of the global batch's mean loss
+            (loss * (len(idx) * self.dist.world / len(batch))).backward()
+            self.optimizer.step()
+            total_loss += loss.detach().float() * len(y)
+            correct += (logits.argmax(dim=1) == y).sum()
+            on_batch(1 / len(slices))
+        total_loss, correct = self.dist.sum(total_loss), self.dist.sum(correct)
+        if not math.isfinite(total_loss.item()):
+            raise TrainingError(f"the training loss is not finite in epoch {epoch + 1}: training diverged; "
+                                "lower the learning rate")
+        return {"train_loss": total_loss.item() / len(train.y), "train_accuracy": correct.item() / len(train.y),
+                "lr": lr}
 
-def fit(run: RunFolder, log: EpochLog, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
-        schedule: Callable[[float], float], train: Split, val: Split, epochs: int, batch_size: int,
-        rng: np.random.Generator, config: dict, resume: bool = False, stop_after: int | None = None,
-        augment=None, autocast_dtype=None, label_smoothing: float = 0.0, extra_eval: dict[str, Split] | None = None,
-        eval_kwargs: dict | None = None) -> float:
-    """Train to ``epochs`` (continuing a checkpoint when resuming); returns the training wall time.
+    # -- evaluation ----------------------------------------------------------------------
 
-    ``stop_after`` ends the run with KeyboardInterrupt after that many epochs, as a kill
-    would (the tests use it). ``extra_eval`` adds ``<name>_accuracy`` columns — only the
-    benchmarks use it, to time accuracy on the test set; pipelines never look at test
-    data before training ends.
-    """
-    checkpoint = run.file("checkpoint.pt")
-    start, elapsed = 0, 0.0
-    if resume:
-        state = load_checkpoint(checkpoint)
-        changed = sorted(k for k in set(config) | set(state["config"])
-                         if k not in RESUMABLE and config.get(k) != state["config"].get(k))
-        if changed:
-            raise ValueError(f"cannot resume: the run was started with different settings for {', '.join(changed)}; "
-                             "resume with the same flags")
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        restore_rng_states(rng, state["rng"])
-        log.rows, start, elapsed = list(state["rows"]), state["epoch"], state["elapsed"]
-        log.bar.update(start)
-    for epoch in range(start, epochs):
-        t0 = time.perf_counter()
-        train_loss, train_acc, lr = train_epoch(model, optimizer, schedule, train, batch_size, rng, epoch,
-                                                augment, autocast_dtype, label_smoothing)
-        val_loss, val_acc = evaluate(model, val, autocast_dtype=autocast_dtype, **(eval_kwargs or {}))
-        seconds = time.perf_counter() - t0
-        elapsed += seconds
-        record = {"epoch": epoch + 1, "train_loss": train_loss, "val_loss": val_loss, "train_accuracy": train_acc,
-                  "val_accuracy": val_acc, "lr": lr, "seconds": seconds}
-        for name, split in (extra_eval or {}).items():
-            record[f"{name}_loss"], record[f"{name}_accuracy"] = evaluate(
-                model, split, autocast_dtype=autocast_dtype, **(eval_kwargs or {}))
-            record["elapsed"] = elapsed
-        log.add(record)
-        save_checkpoint(checkpoint, {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                                     "rng": rng_states(rng), "rows": log.rows, "epoch": epoch + 1,
-                                     "elapsed": elapsed, "config": config})
-        if stop_after is not None and epoch + 1 == stop_after:
-            raise KeyboardInterrupt(f"stopped after epoch {stop_after}")
-    return elapsed
+    @torch.no_grad()
+    def logits(self, X: torch.Tensor, views: Callable | None = None, batch_size: int = 1024) -> torch.Tensor:
+        """Logits (n, classes) of this process's shard of X, in evaluation mode; ``views``
+        (test-time augmentation) may average the logits of several views of each image."""
+        self.model.eval()
+        X = X[self.dist.shard(len(X))]
+        out = []
+        for i in range(0, len(X), batch_size):
+            x = X[i : i + batch_size]
+            with torch.autocast(device_type=x.device.type, dtype=self.autocast_dtype,
+                                enabled=self.autocast_dtype is not None):
+                out.append((views(self.model, x) if views is not None else self.model(x)).float())
+        return torch.cat(out) if out else torch.zeros((0, 0), device=X.device)
 
+    def evaluate(self, split: str, views: Callable | None = None) -> tuple[float, float]:
+        """(mean cross-entropy, accuracy) on a split (summed over every process's shard)."""
+        data = self.data[split]
+        logits = self.logits(data.X, views if views is not None else self.eval_views)
+        y = data.y[self.dist.shard(len(data.y))]
+        loss = self.dist.sum(F.cross_entropy(logits, y, reduction="sum") if len(y) else torch.zeros(()))
+        correct = self.dist.sum((logits.argmax(dim=1) == y).sum() if len(y) else torch.zeros((), dtype=torch.long))
+        return loss.item() / len(data.y), correct.item() / len(data.y)
 
-#: settings that may differ when resuming (they do not change what is computed)
-RESUMABLE = {"device"}
+    def predict(self, split: str, views: Callable | None = None) -> np.ndarray:
+        """Predicted classes (n,) of a whole split, gathered from every process, in order."""
+        logits = self.logits(self.data[split].X, views)
+        return self.dist.gather(logits.argmax(dim=1).cpu()).numpy()
+
+    def first_layer_weights(self) -> np.ndarray:
+        """The first weight in the NumPy library's layout: (n_in, n_out) or (kh, kw, C, F)."""
+        W = next(p for p in self.model.parameters() if p.ndim > 1).detach().float().cpu().numpy()
+        return W.T if W.ndim == 2 else W.transpose(2, 3, 1, 0)
+
+    def parameter_count(self) -> int:
+        return sum(p.numel() for p in self.model.parameters())
+
+    def describe_model(self) -> str:
+        return f"{self.model}\n{self.parameter_count():,} parameters"
+
+    # -- checkpoints -------------------------------------------------------------------------
+
+    def keep_best(self) -> None:
+        self.best = copy.deepcopy(self.model.state_dict())
+
+    def use_best(self) -> None:
+        self.model.load_state_dict(self.best)
+
+    def save(self, path, meta: dict, with_best: bool) -> None:
+        rng = self.dist.gather_objects(torch.get_rng_state())  # every process's dropout/augmentation stream
+        if not self.dist.is_main:
+            return
+        state = {**meta, "engine": "torch", "model": self.model.state_dict(),
+                 "optimizer": self.optimizer.state_dict(), "rng": {"numpy": self.rng.bit_generator.state,
+                                                                   "torch": rng, "world": self.dist.world}}
+        if with_best and self.best is not None:
+            state["best_model"] = self.best
+        save_torch(path, state)
+
+    def load(self, path) -> dict:
+        state = self.dist.broadcast_object(load_torch(path) if self.dist.is_main else None)
+        if state["rng"]["world"] != self.dist.world:
+            raise TrainingError(f"the checkpoint was written by {state['rng']['world']} process(es) and this run has "
+                                f"{self.dist.world}: resume with --nproc-per-node (times --nnodes) "
+                                f"{state['rng']['world']}, as the run started")
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.rng.bit_generator.state = state["rng"]["numpy"]
+        torch.set_rng_state(state["rng"]["torch"][self.dist.rank])
+        self.best = state.get("best_model")
+        return state

@@ -1,14 +1,10 @@
-"""The in-memory data set the NumPy model trains on: three splits, standardised with
-statistics of the training split only, served as shuffled mini-batches.
-
-Labels are integers outside (``split(name)`` returns them so) and one-hot inside
-(``batches`` yields one-hot targets for the loss).
+"""The in-memory data set of the homework's API: named splits standardised with
+statistics of the training split only (``NeuralNetwork.train(dataset, epochs)``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterator
 
 import numpy as np
 
@@ -46,26 +42,21 @@ class Standardizer:
 
 
 class Dataset:
-    """Train / validate / test splits with mini-batches.
+    """The homework's data set: named splits of (X, integer labels), X standardised with
+    the training split's statistics, and the batch size to train with.
 
-    X arrays are (n, …) features, y arrays (n,) integer labels in 0..n_classes−1.
+    "train" is required; "validate" and "test" are used when present.
     """
 
-    def __init__(
-        self,
-        splits: dict[str, tuple[np.ndarray, np.ndarray]],
-        n_classes: int,
-        batch_size: int,
-        class_names: list[str] | None = None,
-        per_feature: bool = True,
-        dtype=np.float32,
-        augment=None,
-    ) -> None:
+    def __init__(self, splits: dict[str, tuple[np.ndarray, np.ndarray]], n_classes: int, batch_size: int,
+                 per_feature: bool = True, dtype=np.float32) -> None:
         if not (isinstance(batch_size, int) and batch_size >= 1):
             raise ValueError(f"batch size must be a positive integer; got {batch_size!r}")
-        missing = [s for s in SPLITS if s not in splits]
-        if missing:
-            raise ValueError(f"a Dataset needs the splits {SPLITS}; missing {missing}")
+        if "train" not in splits:
+            raise ValueError(f"a Dataset needs a 'train' split; got {sorted(splits)}")
+        unknown = set(splits) - set(SPLITS)
+        if unknown:
+            raise ValueError(f"unknown split names {sorted(unknown)}; use {SPLITS}")
         for name, (X, y) in splits.items():
             if len(X) != len(y):
                 raise ValueError(f"{name} split: {len(X)} examples but {len(y)} labels")
@@ -75,32 +66,18 @@ class Dataset:
                 raise ValueError(f"{name} split: the features contain NaN or inf")
         self.n_classes = n_classes
         self.batch_size = batch_size
-        self.class_names = class_names or [str(c) for c in range(n_classes)]
-        self.dtype = dtype
-        #: an optional callable (X_batch, rng) -> X_batch applied to training batches only
-        self.augment = augment
         self.standardizer = Standardizer.fit(splits["train"][0], per_feature=per_feature)
-        self._X = {s: self.standardizer(splits[s][0], dtype) for s in SPLITS}
-        self._y = {s: np.asarray(splits[s][1], dtype=np.int64) for s in SPLITS}
-        self._eye = np.eye(n_classes, dtype=dtype)
+        self._X = {s: self.standardizer(X, dtype) for s, (X, _) in splits.items()}
+        self._y = {s: np.asarray(y, dtype=np.int64) for s, (_, y) in splits.items()}
+
+    def has(self, name: str) -> bool:
+        return name in self._y
 
     def split(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         """(standardised X, integer labels) of one split."""
+        if name not in self._y:
+            raise KeyError(f"this Dataset has no {name!r} split; it has {sorted(self._y)}")
         return self._X[name], self._y[name]
 
     def size(self, name: str) -> int:
         return len(self._y[name])
-
-    def n_batches(self, name: str) -> int:
-        return -(-self.size(name) // self.batch_size)
-
-    def batches(self, name: str = "train", rng: np.random.Generator | None = None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """Mini-batches (X, Y one-hot); reshuffled on every call when ``rng`` is given."""
-        X, y = self._X[name], self._y[name]
-        order = rng.permutation(len(y)) if rng is not None else np.arange(len(y))
-        for start in range(0, len(y), self.batch_size):
-            idx = order[start : start + self.batch_size]
-            Xb = X[idx]
-            if self.augment is not None and name == "train" and rng is not None:
-                Xb = self.augment(Xb, rng)
-            yield Xb, self._eye[y[idx]]

@@ -3,7 +3,9 @@
 1. ``--data-dir`` (the folder itself, or its subfolder named like the data set);
 2. ``$BACKPROPLAB_DATA/<data set>``;
 3. a system copy (Debian's ``/usr/share/datasets/fashion-mnist``);
-4. the user's cache, ``$XDG_CACHE_HOME/backproplab/<data set>`` (default ``~/.cache``).
+4. the user's cache: ``<platform cache>/backproplab/<data set>`` (platformdirs: on Linux
+   ``$XDG_CACHE_HOME`` or ``~/.cache``; on macOS ``~/Library/Caches``; on Windows
+   ``%LOCALAPPDATA%``).
 
 The first of these folders that exists is used and must be complete: a missing file is
 an error that names it. If none exists, ``--download`` fetches the official files into
@@ -17,11 +19,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+import platformdirs
+
 from .errors import DataError
 
 
 class DataNotFoundError(DataError):
-    """No folder holds the data set (the message says how to get it)."""
+    """No folder holds the data set: ``summary`` says so in a sentence, ``looked_in`` lists
+    where we looked and ``how_to_get`` what to do; the message holds all three."""
+
+    def __init__(self, summary: str, looked_in: list[str], how_to_get: list[str]) -> None:
+        self.summary, self.looked_in, self.how_to_get = summary, list(looked_in), list(how_to_get)
+        where = "".join(f"\n  - {p}" for p in self.looked_in)
+        how = "".join(f"\n  - {h}" for h in self.how_to_get)
+        super().__init__(f"{summary}. Looked in:{where}\nTo get it:{how}")
 
 
 @dataclass
@@ -29,13 +40,12 @@ class DataSpec:
     folder: str  # e.g. "fashion-mnist"
     files: list[str]  # the files a complete folder holds
     system_dirs: list[str] = field(default_factory=list)
-    how_to_get: str = ""  # appended to the not-found message
+    how_to_get: list[str] = field(default_factory=list)  # ways to get the data, for the not-found message
     download: Callable[[Path], None] | None = None  # fills a folder with the official files
 
 
 def cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "backproplab"
+    return Path(platformdirs.user_cache_dir("backproplab", appauthor=False))
 
 
 def candidates(spec: DataSpec, data_dir: str | os.PathLike | None) -> list[Path]:
@@ -52,9 +62,9 @@ def candidates(spec: DataSpec, data_dir: str | os.PathLike | None) -> list[Path]
 
 
 def find_data(spec: DataSpec, data_dir=None, download: bool = False) -> Path:
-    """The folder holding every file of ``spec``."""
+    """The folder holding every file of ``spec`` (downloaded into the cache if asked and needed)."""
     if data_dir is not None and not Path(data_dir).is_dir():
-        raise DataNotFoundError(f"--data-dir {data_dir} is not a folder")
+        raise DataNotFoundError(f"--data-dir {data_dir} is not a folder", [str(data_dir)], spec.how_to_get)
     looked = candidates(spec, data_dir)
     cache = cache_dir() / spec.folder
     for folder in looked:
@@ -68,7 +78,12 @@ def find_data(spec: DataSpec, data_dir=None, download: bool = False) -> Path:
                             f"{', '.join(spec.files)})")
         return folder
     if download and spec.download is not None:
-        spec.download(cache)
+        from .download import DownloadError
+
+        try:
+            spec.download(cache)
+        except DownloadError as err:
+            raise DataNotFoundError(f"{spec.folder} not found here, and the download failed ({err})",
+                                    [str(p) for p in looked], spec.how_to_get) from None
         return cache
-    where = "\n".join(f"  - {p}" for p in looked)
-    raise DataNotFoundError(f"{spec.folder} not found. Looked in:\n{where}\nTo get it:\n{spec.how_to_get}")
+    raise DataNotFoundError(f"{spec.folder} not found", [str(p) for p in looked], spec.how_to_get)

@@ -11,38 +11,44 @@ from pathlib import Path
 
 import numpy as np
 
-from .discovery import DataSpec, find_data
+from .discovery import DataSpec, cache_dir, find_data
 from .download import fetch
 from .errors import DataError
 from .idx import read_idx
-from .splits import stratified_split
 
 CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
 URL = "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/"
-# The MD5 sums published with the data set (zalandoresearch/fashion-mnist, README).
+# The MD5 sums published with the data set (zalandoresearch/fashion-mnist, README), and sizes in bytes.
 FILES = {
-    "train-images-idx3-ubyte.gz": "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
-    "train-labels-idx1-ubyte.gz": "25c81989df183df01b3e8a0aad5dffbe",
-    "t10k-images-idx3-ubyte.gz": "bef4ecab320f06d8554ea6380940ec79",
-    "t10k-labels-idx1-ubyte.gz": "bb300cfdad3c16e7a12a480ee83cd310",
+    "train-images-idx3-ubyte.gz": ("8d4fb7e6c68d591d4c3dfef9ec88bf0d", 26421880),
+    "train-labels-idx1-ubyte.gz": ("25c81989df183df01b3e8a0aad5dffbe", 29515),
+    "t10k-images-idx3-ubyte.gz": ("bef4ecab320f06d8554ea6380940ec79", 4422102),
+    "t10k-labels-idx1-ubyte.gz": ("bb300cfdad3c16e7a12a480ee83cd310", 5148),
 }
-VALIDATION_SIZE = 5000
 
 
-def download(folder: Path, base_url: str = URL) -> None:
-    for name, md5 in FILES.items():
-        fetch(base_url + name, folder / name, md5)
+def download(folder: Path) -> None:
+    for name, (md5, size) in FILES.items():
+        fetch(URL + name, folder / name, md5, size)
 
 
 SPEC = DataSpec(
     folder="fashion-mnist",
     files=list(FILES),
     system_dirs=["/usr/share/datasets/fashion-mnist"],
-    how_to_get=("  - on Debian/Ubuntu: sudo apt-get install dataset-fashion-mnist\n"
-                "  - or rerun with --download (fetches the official files into the cache, checksums verified)\n"
-                "  - or put the four .gz files in a folder and pass --data-dir FOLDER"),
+    how_to_get=["backproplab download fashion (the official 30 MB, checksums verified, into the cache), or "
+                "rerun with --download",
+                "on Debian/Ubuntu: sudo apt-get install dataset-fashion-mnist",
+                "or put the four .gz files in a folder and pass --data-dir FOLDER (or set BACKPROPLAB_DATA)"],
     download=download,
 )
+
+
+def fetch_to_cache() -> Path:
+    """`backproplab download fashion`: the data set in the cache (found there, or downloaded)."""
+    folder = cache_dir() / SPEC.folder
+    download(folder)
+    return folder
 
 
 def read_pair(images_path: Path, labels_path: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -66,11 +72,3 @@ def load(data_dir=None, download: bool = False) -> dict[str, tuple[np.ndarray, n
         "train": read_pair(folder / "train-images-idx3-ubyte.gz", folder / "train-labels-idx1-ubyte.gz"),
         "test": read_pair(folder / "t10k-images-idx3-ubyte.gz", folder / "t10k-labels-idx1-ubyte.gz"),
     }
-
-
-def split(data: dict, seed: int = 0, validation: int = VALIDATION_SIZE) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Hold ``validation`` training images out (seeded, stratified); test stays as it is."""
-    X, y = data["train"]
-    idx = stratified_split(y, {"validate": validation}, seed)
-    return {"train": (X[idx["train"]], y[idx["train"]]), "validate": (X[idx["validate"]], y[idx["validate"]]),
-            "test": data["test"]}

@@ -45,3 +45,33 @@ def shorten(splits: dict[str, tuple[np.ndarray, np.ndarray]], train_limit: int |
     """The first ``train_limit`` training and ``test_limit`` validation/test examples (quick runs)."""
     limits = {"train": train_limit, "validate": test_limit, "test": None if keep_test else test_limit}
     return {s: (X[: limits[s]], y[: limits[s]]) if limits.get(s) else (X, y) for s, (X, y) in splits.items()}
+
+
+def hold_out(data: dict[str, tuple[np.ndarray, np.ndarray]], size: int, seed: int
+             ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Train / validate / test from a data set's official train and test parts: ``size``
+    training examples held out for validation (seeded, stratified); test as it is."""
+    X, y = data["train"]
+    idx = stratified_split(y, {"validate": size}, seed)
+    return {"train": (X[idx["train"]], y[idx["train"]]), "validate": (X[idx["validate"]], y[idx["validate"]]),
+            "test": data["test"]}
+
+
+def stratified_folds(labels: np.ndarray, k: int, seed: int) -> np.ndarray:
+    """The fold (0..k−1) of each example for stratified k-fold cross-validation: each
+    class is shuffled (seeded) and dealt round-robin, so every fold holds each class's
+    share to within one example."""
+    labels = np.asarray(labels)
+    if k < 2:
+        raise ValueError(f"cross-validation needs at least 2 folds; got {k}")
+    _, counts = np.unique(labels, return_counts=True)
+    if counts.min() < k:
+        raise ValueError(f"a class has only {counts.min()} examples: too few for {k}-fold cross-validation")
+    rng = np.random.default_rng(seed)
+    fold = np.empty(len(labels), dtype=np.int64)
+    offset = 0
+    for c in np.unique(labels):
+        members = rng.permutation(np.flatnonzero(labels == c))
+        fold[members] = (offset + np.arange(len(members))) % k
+        offset += len(members)  # continue the deal where the last class stopped: folds stay even in size
+    return fold

@@ -7,6 +7,7 @@ unless named). Labels may be strings or integers; classes are numbered in sorted
 from __future__ import annotations
 
 import csv
+import io
 import math
 from importlib import resources
 from pathlib import Path
@@ -17,16 +18,37 @@ from .errors import DataError
 from .splits import stratified_split
 
 
+#: the largest CSV read (a table of this size is far beyond what the two-layer network is for)
+MAX_CSV_BYTES = 64 * 2**20
+
+
+def read_rows(path: Path) -> list[list[str]]:
+    """The CSV's non-empty rows, at most ``MAX_CSV_BYTES`` of UTF-8 text read."""
+    try:
+        with open(path, "rb") as f:
+            raw = f.read(MAX_CSV_BYTES + 1)  # bounded even where the size is unknown (/dev/zero, a pipe)
+    except FileNotFoundError:
+        raise DataError(f"CSV file not found: {path}") from None
+    except IsADirectoryError:
+        raise DataError(f"{path}: is a folder, not a CSV file") from None
+    if len(raw) > MAX_CSV_BYTES:
+        raise DataError(f"{path}: larger than the {MAX_CSV_BYTES // 2**20} MiB a CSV may have here")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise DataError(f"{path}: not a UTF-8 text CSV file") from None
+    if "\0" in text:
+        raise DataError(f"{path}: holds NUL bytes; not a text CSV file")
+    try:
+        return [r for r in csv.reader(io.StringIO(text, newline="")) if any(cell.strip() for cell in r)]
+    except csv.Error as err:
+        raise DataError(f"{path}: not a readable CSV ({err})") from None
+
+
 def read_csv(path: str | Path, label_column: str | None = None) -> tuple[np.ndarray, np.ndarray, list[str], list[str]]:
     """Return (X (n, d) float64, y (n,) int64, class_names, feature_names)."""
     path = Path(path)
-    try:
-        with open(path, newline="", encoding="utf-8") as f:
-            rows = [r for r in csv.reader(f) if any(cell.strip() for cell in r)]
-    except FileNotFoundError:
-        raise DataError(f"CSV file not found: {path}") from None
-    except UnicodeDecodeError:
-        raise DataError(f"{path}: not a UTF-8 text CSV file") from None
+    rows = read_rows(path)
     if len(rows) < 2:
         raise DataError(f"{path}: needs a header row and at least one data row; found {len(rows)} row(s)")
     header, body = [h.strip() for h in rows[0]], rows[1:]

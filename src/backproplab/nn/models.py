@@ -1,45 +1,42 @@
-"""The NumPy model: a stack of layers, a loss and an optimizer, trained by mini-batch
-gradient descent.
+"""The NumPy model: a stack of layers, a loss and an optimizer.
 
 A model is described by plain data — a list of layer specs such as
 ``{"name": "fully_connected", "n_out": 16, "activation": "relu"}`` — so it can be saved
 as JSON beside its parameters and rebuilt exactly. The last spec may leave ``n_out``
-out; it is then the data's number of classes.
+out; it is then the number of classes, taken from the data on the first ``fit``.
 
-The model owns its seed. One ``numpy.random.SeedSequence(seed)`` spawns the streams
-for weight initialisation, dropout masks and the per-epoch shuffle, so a seed fixes
-every random choice of a run.
+The model owns its seed. One ``numpy.random.SeedSequence(seed)`` spawns three streams:
+weight initialisation, the noise of stochastic layers (dropout), and the per-epoch
+shuffle, so a seed fixes every random choice of a run.
 
-The data set it trains on is any object with ``n_classes``, ``batches(split, rng)``
-yielding (X, Y one-hot) and ``split(name)`` returning (X, integer labels); see
-``backproplab.data.dataset.Dataset``.
+    model = NeuralNetwork(specs, optimizer=SGD(0.1, momentum=0.9), seed=0)
+    history = model.fit(X, y, epochs=20, batch_size=32, validation_data=(Xv, yv))
+    model.evaluate(Xt, yt)   # {"loss", "accuracy", "error"}
+    model.predict(Xt)        # class probabilities
+
+The training loop itself is ``nn.training`` (one for every NumPy run).
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import os
-import time
 
 import numpy as np
 
+from . import training
 from .layers import Layer, initialize_layer
-from .losses import initialize_loss, one_hot
+from .losses import initialize_loss
 from .optimizers import SGD, Optimizer
 
 FORMAT = "backproplab.nn.NeuralNetwork/1"
 
 
 class NeuralNetwork:
-    def __init__(
-        self,
-        layers: list[dict],
-        loss: str = "cross_entropy",
-        optimizer: Optimizer | None = None,
-        seed: int = 0,
-        n_classes: int | None = None,
-    ) -> None:
+    def __init__(self, layers: list[dict], loss: str = "cross_entropy", optimizer: Optimizer | None = None,
+                 seed: int = 0, n_classes: int | None = None) -> None:
         if not layers:
             raise ValueError("a NeuralNetwork needs at least one layer spec")
         self.layer_specs = [dict(spec) for spec in layers]
@@ -47,17 +44,15 @@ class NeuralNetwork:
         self.loss = initialize_loss(loss)
         self.optimizer = optimizer if optimizer is not None else SGD(0.01)
         self.seed = int(seed)
-        init_seq, dropout_seq, shuffle_seq = np.random.SeedSequence(self.seed).spawn(3)
-        self._init_rng = np.random.default_rng(init_seq)
-        self._dropout_rng = np.random.default_rng(dropout_seq)
+        init_seq, noise_seq, shuffle_seq = np.random.SeedSequence(self.seed).spawn(3)
+        self.init_rng = np.random.default_rng(init_seq)
+        self.noise_rng = np.random.default_rng(noise_seq)
         self.shuffle_rng = np.random.default_rng(shuffle_seq)
         self.n_classes: int | None = None
         self.layers: list[Layer] = []
         self.history: list[dict] = []
         if n_classes is not None or "n_out" in self.layer_specs[-1]:
             self.build(n_classes)
-
-    # -- construction ----------------------------------------------------------------
 
     def build(self, n_classes: int | None) -> None:
         """Create the layers; the last layer's n_out defaults to n_classes."""
@@ -69,17 +64,16 @@ class NeuralNetwork:
         self.n_classes = n_classes if n_classes is not None else specs[-1].get("n_out")
         self.layers = []
         for spec in specs:
-            spec = dict(spec)
             layer = initialize_layer(spec.pop("name"), **spec)
-            layer.rng = self._dropout_rng if type(layer).__name__ == "Dropout" else self._init_rng
+            layer.rng = self.noise_rng if layer.stochastic else self.init_rng
             self.layers.append(layer)
         self.layers[0].input_grad = False  # the data needs no gradient
 
     def _require_built(self) -> None:
         if not self.layers:
-            raise RuntimeError("the model is not built yet: train it on a data set or call build(n_classes)")
+            raise RuntimeError("the model is not built yet: fit it to data or call build(n_classes)")
 
-    # -- the three passes ------------------------------------------------------------
+    # -- the three passes (the homework's API) -------------------------------------------
 
     def forward(self, X: np.ndarray) -> np.ndarray:
         """Ŷ for a batch X: every layer's forward in turn."""
@@ -89,7 +83,9 @@ class NeuralNetwork:
         return X
 
     def backward(self, target: np.ndarray, out: np.ndarray) -> float:
-        """Backpropagate the loss of ``out`` against one-hot ``target``; return the loss."""
+        """Backpropagate the loss of ``out`` against one-hot ``target`` through every layer,
+        storing each ∂L/∂θ in the layers' ``gradients``. As in the homework's API it returns
+        the loss L it backpropagated (PyTorch's ``loss.backward()`` returns nothing)."""
         L = self.loss.forward(target, out)
         if not math.isfinite(L):
             raise FloatingPointError(f"the loss is {L}: training diverged; lower the learning rate")
@@ -100,57 +96,28 @@ class NeuralNetwork:
 
     def update(self, t: float) -> None:
         """One optimizer step on every parameter, at training time t (epochs)."""
-        self.optimizer.step(self._parameters(), t=t)
+        self.optimizer.step(((f"{i}.{k}", layer.parameters[k], layer.gradients[k])
+                             for i, layer in enumerate(self.layers) for k in layer.parameters), t=t)
 
     def set_training(self, training: bool) -> None:
         for layer in self.layers:
             layer.training = training
 
-    # -- training and evaluation -------------------------------------------------------
+    # -- the array API ---------------------------------------------------------------------
 
-    def train_epoch(self, dataset, epoch: int) -> dict:
-        """One pass over the training split; returns the epoch's record.
-
-        train_loss / train_error are the means over the epoch's mini-batches (in training
-        mode, as they were seen); val_loss / val_error are measured in evaluation mode
-        after the epoch.
-        """
+    def fit(self, X: np.ndarray, y: np.ndarray, epochs: int = 10, batch_size: int = 32,
+            validation_data: tuple[np.ndarray, np.ndarray] | None = None, keep_best: bool = False,
+            verbose: bool = False):
+        """Train on arrays: X (n, …) floats, y (n,) integer labels; returns the History
+        (one record per epoch, ``history["val_loss"]`` for a column). ``keep_best`` ends
+        with the epoch of the lowest validation error (ties: lower validation loss)."""
+        y = np.asarray(y)
+        training.check_arrays(X, y, self.n_classes)
+        if validation_data is not None:
+            training.check_arrays(validation_data[0], validation_data[1], self.n_classes, "validation_data")
         if not self.layers:
-            self.build(dataset.n_classes)
-        start = time.perf_counter()
-        self.set_training(True)
-        losses, wrong, seen = [], 0, 0
-        n_batches = dataset.n_batches("train")
-        for b, (X, Y) in enumerate(dataset.batches("train", rng=self.shuffle_rng)):
-            out = self.forward(X)
-            losses.append(self.backward(Y, out) * X.shape[0])
-            self.update(epoch + b / n_batches)
-            wrong += int(np.sum(out.argmax(axis=1) != Y.argmax(axis=1)))
-            seen += X.shape[0]
-        lr = self.optimizer.lr
-        val_loss, val_error = self.evaluate(*dataset.split("validate"))
-        record = {
-            "epoch": epoch + 1,
-            "train_loss": float(np.sum(losses) / seen),
-            "val_loss": val_loss,
-            "train_error": wrong / seen,
-            "val_error": val_error,
-            "lr": lr,
-            "seconds": time.perf_counter() - start,
-        }
-        self.history.append(record)
-        return record
-
-    def _parameters(self):
-        for i, layer in enumerate(self.layers):
-            for name in layer.parameters:
-                yield f"{i}.{name}", layer.parameters[name], layer.gradients[name]
-
-    def train(self, dataset, epochs: int) -> list[dict]:
-        """Train for ``epochs`` epochs; returns the per-epoch records."""
-        if not (isinstance(epochs, int) and epochs >= 1):
-            raise ValueError(f"epochs must be a positive integer; got {epochs!r}")
-        return [self.train_epoch(dataset, len(self.history)) for _ in range(epochs)]
+            self.build(int(y.max()) + 1)
+        return training.fit(self, X, y, epochs, batch_size, validation_data, keep_best, verbose)
 
     def predict(self, X: np.ndarray, batch_size: int = 1024) -> np.ndarray:
         """Class probabilities (n, n_classes) in evaluation mode."""
@@ -161,32 +128,87 @@ class NeuralNetwork:
         finally:
             self.set_training(True)
 
-    def evaluate(self, X: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
-        """(mean loss, error rate) on integer labels, in evaluation mode."""
-        P = self.predict(X)
-        L = self.loss.forward(one_hot(labels, P.shape[1], dtype=P.dtype), P)
-        return L, float(np.mean(P.argmax(axis=1) != labels))
+    def evaluate(self, X: np.ndarray, y: np.ndarray) -> dict:
+        """{"loss", "accuracy", "error"} on integer labels, in evaluation mode."""
+        loss, accuracy = training.evaluate(self, X, np.asarray(y))
+        return {"loss": loss, "accuracy": accuracy, "error": 1.0 - accuracy}
+
+    # -- the homework's Dataset API ------------------------------------------------------
+
+    def train(self, dataset, epochs: int) -> list[dict]:
+        """The homework's ``train(dataset, epochs)``: ``fit`` on the data set's training
+        split, validated on its validation split; returns the per-epoch records."""
+        if not self.layers:
+            self.build(dataset.n_classes)
+        X, y = dataset.split("train")
+        val = dataset.split("validate") if dataset.has("validate") else None
+        return list(training.fit(self, X, y, epochs, dataset.batch_size, val))
 
     def test(self, dataset) -> dict:
-        """Loss, accuracy and error on the test split."""
-        loss, error = self.evaluate(*dataset.split("test"))
-        return {"test_loss": loss, "test_accuracy": 1.0 - error, "test_error": error}
+        """The homework's ``test(dataset)``: loss, accuracy and error on the test split."""
+        r = self.evaluate(*dataset.split("test"))
+        return {"test_loss": r["loss"], "test_accuracy": r["accuracy"], "test_error": r["error"]}
 
-    def get_parameters(self) -> dict[str, np.ndarray]:
-        """A copy of every parameter ("layer{i}.{name}") and buffer ("buffer{i}.{name}")."""
-        out = {}
-        for i, layer in enumerate(self.layers):
-            out.update({f"layer{i}.{k}": v.copy() for k, v in layer.parameters.items()})
-            out.update({f"buffer{i}.{k}": v.copy() for k, v in layer.buffers.items()})
-        return out
+    # -- state: parameters, buffers, RNG ---------------------------------------------------
 
-    def set_parameters(self, params: dict[str, np.ndarray]) -> None:
-        """Restore parameters and buffers taken with ``get_parameters`` (e.g. the best epoch's)."""
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """A copy of every parameter and buffer, keyed ``"<layer index>.<name>"`` (as PyTorch)."""
+        return {f"{i}.{k}": v.copy() for i, layer in enumerate(self.layers)
+                for k, v in (*layer.parameters.items(), *layer.buffers.items())}
+
+    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
+        """Put saved parameters and buffers back (e.g. the best epoch's, or a checkpoint's)."""
         for i, layer in enumerate(self.layers):
-            for k in layer.parameters:
-                layer.parameters[k][...] = params[f"layer{i}.{k}"]
-            for k in layer.buffers:
-                layer.buffers[k][...] = params[f"buffer{i}.{k}"]
+            mine = {k.split(".", 1)[1]: v for k, v in state.items() if k.split(".", 1)[0] == str(i)}
+            if mine:
+                buffers = {k: mine.pop(k) for k in layer.buffer_names if k in mine}
+                layer.restore(mine, buffers)
+
+    def rng_states(self) -> dict:
+        return {name: getattr(self, f"{name}_rng").bit_generator.state for name in ("init", "noise", "shuffle")}
+
+    def set_rng_states(self, states: dict) -> None:
+        for name, state in states.items():
+            getattr(self, f"{name}_rng").bit_generator.state = state
+
+    def parameter_count(self) -> int:
+        return int(sum(v.size for layer in self.layers for v in layer.parameters.values()))
+
+    # -- description -------------------------------------------------------------------------
+
+    def summary(self, input_shape: tuple[int, ...] | None = None) -> str:
+        """A table of the layers, their output shapes and parameter counts.
+
+        Output shapes need the input's per-example shape (taken from the model once it
+        has seen data); they are found by a forward pass of a copy, so describing a
+        model never moves its random streams.
+        """
+        probe = copy.deepcopy(self)
+        shapes = ["?"] * len(self.layers)
+        if input_shape is not None and probe.layers:
+            probe.set_training(False)
+            X = np.zeros((2, *input_shape))
+            for i, layer in enumerate(probe.layers):
+                X = layer.forward(X.astype(next(iter(layer.parameters.values())).dtype if layer.parameters
+                                           else X.dtype))
+                shapes[i] = "(n, " + ", ".join(map(str, X.shape[1:])) + ")"
+            probe.set_training(True)
+        rows = [("layer", "description", "output", "parameters")]
+        for i, (layer, p) in enumerate(zip(self.layers, probe.layers)):
+            count = sum(v.size for v in p.parameters.values())
+            rows.append((f"{i} {type(layer).__name__}", layer.describe(), shapes[i], f"{count:,}"))
+        total = sum(sum(v.size for v in p.parameters.values()) for p in probe.layers)
+        widths = [max(len(r[j]) for r in rows) for j in range(4)]
+        lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+        lines.insert(1, "-" * len(lines[0]))
+        lines.append(f"{total:,} parameters; loss {self.loss_name}; optimizer {type(self.optimizer).__name__}; "
+                     f"seed {self.seed}")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        layers = ", ".join(f"{type(layer).__name__}({layer.describe()})" for layer in self.layers) or \
+            f"{len(self.layer_specs)} layer specs, not built"
+        return f"NeuralNetwork([{layers}], loss={self.loss_name!r}, seed={self.seed})"
 
     # -- saving and loading --------------------------------------------------------------
 
@@ -197,7 +219,7 @@ class NeuralNetwork:
         them under their own names.
         """
         self._require_built()
-        arrays = self.get_parameters()
+        arrays = self.state_dict()
         meta = {"format": FORMAT, "layers": self.layer_specs, "loss": self.loss_name,
                 "seed": self.seed, "n_classes": self.n_classes}
         arrays["__model__"] = np.array(json.dumps(meta))
@@ -217,19 +239,5 @@ class NeuralNetwork:
             if meta.get("format") != FORMAT:
                 raise ValueError(f"{path}: unsupported model format {meta.get('format')!r}; expected {FORMAT}")
             model = cls(meta["layers"], loss=meta["loss"], seed=meta["seed"], n_classes=meta["n_classes"])
-            for i, layer in enumerate(model.layers):
-                params = {k.split(".", 1)[1]: f[k] for k in f.files if k.startswith(f"layer{i}.")}
-                if params:
-                    layer.n_in = _per_example_in(params)
-                    layer.parameters = params
-                    layer.buffers = {k.split(".", 1)[1]: f[k] for k in f.files if k.startswith(f"buffer{i}.")}
-                    layer.clear_gradients()
+            model.load_state_dict({k: f[k] for k in f.files if k[:1].isdigit()})
         return model
-
-
-def _per_example_in(params: dict[str, np.ndarray]) -> tuple[int, ...]:
-    """The n_in a layer with these parameters was initialised for."""
-    if "W" in params:
-        W = params["W"]
-        return (W.shape[0],) if W.ndim == 2 else (W.shape[2],)
-    return (next(iter(params.values())).shape[-1],)  # per-feature parameters such as γ, β

@@ -1,15 +1,20 @@
 """Optimizers: SGD with momentum and Adam, with global gradient-norm clipping.
 
 An optimizer receives the parameters with their gradients as (key, θ, g) triples and
-updates each θ in place, keeping its own state per key. Its learning rate comes from
-a schedule η(t) (``schedulers.py``). The update rules are PyTorch's, so the tests run
-them step by step beside ``torch.optim.SGD`` and ``torch.optim.Adam``.
+updates each θ in place, keeping its own state per key. Its learning rate ``lr`` is
+either a number (constant) or a schedule η(t) (``schedulers.py``): one argument, so a
+rate and a schedule can never disagree. The update rules are PyTorch's, so the tests
+run them step by step beside ``torch.optim.SGD`` and ``torch.optim.Adam``.
+
+``state_dict()`` / ``load_state_dict()`` give the per-parameter state as plain arrays
+and numbers, which a NumPy checkpoint stores, so a resumed run steps exactly as an
+uninterrupted one.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Iterable
+from typing import Callable, Iterable
 
 import numpy as np
 
@@ -19,12 +24,12 @@ Param = tuple[str, np.ndarray, np.ndarray]  # (key, θ, ∂L/∂θ)
 
 
 class Optimizer:
-    def __init__(self, lr: float = 0.01, lr_scheduler=None, clip_norm: float | None = None,
+    def __init__(self, lr: float | Callable[[float], float] = 0.01, clip_norm: float | None = None,
                  weight_decay: float = 0.0) -> None:
-        self.lr_scheduler = lr_scheduler if lr_scheduler is not None else initialize_scheduler("constant", lr)
+        self.lr_scheduler = lr if callable(lr) else initialize_scheduler("constant", lr)
         if clip_norm is not None and not clip_norm > 0:
             raise ValueError(f"clip_norm must be positive or None; got {clip_norm!r}")
-        if not weight_decay >= 0:
+        if not (math.isfinite(weight_decay) and weight_decay >= 0):
             raise ValueError(f"weight_decay must be >= 0; got {weight_decay!r}")
         self.clip_norm = clip_norm
         self.weight_decay = weight_decay
@@ -57,6 +62,21 @@ class Optimizer:
     def _update(self, state: dict, theta: np.ndarray, g: np.ndarray, lr: float) -> None:
         raise NotImplementedError
 
+    def state_dict(self) -> dict[str, np.ndarray | int | float]:
+        """Every per-parameter state as ``"<key>/<slot>"`` → array or number, and the last rate."""
+        out: dict = {f"{key}/{slot}": v for key, slots in self.state.items() for slot, v in slots.items()}
+        out["lr"] = self.lr
+        return out
+
+    def load_state_dict(self, flat: dict) -> None:
+        self.state = {}
+        for name, value in flat.items():
+            if name == "lr":
+                self.lr = float(value)
+                continue
+            key, slot = name.rsplit("/", 1)
+            self.state.setdefault(key, {})[slot] = value.copy() if isinstance(value, np.ndarray) else value
+
 
 class SGD(Optimizer):
     """v ← μ v + (g + λθ),  θ ← θ − η v   (v starts at the first gradient; as torch.optim.SGD).
@@ -64,9 +84,9 @@ class SGD(Optimizer):
     With ``nesterov`` the step uses g + λθ + μ v instead of v.
     """
 
-    def __init__(self, lr: float = 0.01, lr_scheduler=None, momentum: float = 0.0, clip_norm=None,
+    def __init__(self, lr: float | Callable[[float], float] = 0.01, momentum: float = 0.0, clip_norm=None,
                  weight_decay: float = 0.0, nesterov: bool = False) -> None:
-        super().__init__(lr, lr_scheduler, clip_norm, weight_decay)
+        super().__init__(lr, clip_norm, weight_decay)
         if not 0 <= momentum < 1:
             raise ValueError(f"momentum must be in [0, 1); got {momentum!r}")
         if nesterov and momentum == 0:
@@ -93,9 +113,9 @@ class Adam(Optimizer):
     with m̂ = m/(1−β₁ᵗ), v̂ = v/(1−β₂ᵗ) and g including the L2 term λθ (torch.optim.Adam).
     """
 
-    def __init__(self, lr: float = 0.001, lr_scheduler=None, betas=(0.9, 0.999), eps: float = 1e-8,
+    def __init__(self, lr: float | Callable[[float], float] = 0.001, betas=(0.9, 0.999), eps: float = 1e-8,
                  clip_norm=None, weight_decay: float = 0.0) -> None:
-        super().__init__(lr, lr_scheduler, clip_norm, weight_decay)
+        super().__init__(lr, clip_norm, weight_decay)
         if not all(0 <= b < 1 for b in betas):
             raise ValueError(f"Adam betas must lie in [0, 1); got {betas!r}")
         self.betas = tuple(betas)
@@ -130,7 +150,7 @@ def initialize_optimizer(name: str, lr: float, lr_scheduler: str = "constant", m
         raise KeyError(f"unknown optimizer {name!r}; expected one of {sorted(OPTIMIZERS)}")
     schedule = initialize_scheduler(lr_scheduler, lr, **schedule_kwargs)
     if name == "sgd":
-        return SGD(lr, schedule, momentum=momentum, clip_norm=clip_norm, weight_decay=weight_decay)
+        return SGD(schedule, momentum=momentum, clip_norm=clip_norm, weight_decay=weight_decay)
     if momentum:
         raise ValueError("momentum applies to SGD; Adam uses betas")
-    return Adam(lr, schedule, clip_norm=clip_norm, weight_decay=weight_decay)
+    return Adam(schedule, clip_norm=clip_norm, weight_decay=weight_decay)

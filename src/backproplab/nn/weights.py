@@ -42,6 +42,54 @@ def fans(shape: tuple[int, ...]) -> tuple[int, int]:
     return shape[-2] * receptive, shape[-1] * receptive
 
 
+def zeros(shape, rng, gain):
+    return np.zeros(shape)
+
+
+def ones(shape, rng, gain):
+    return np.ones(shape)
+
+
+def uniform(shape, rng, gain):
+    """LeCun uniform: U(−a, a), a = 1/√fan_in."""
+    fan_in, _ = fans(shape)
+    a = 1 / np.sqrt(fan_in)
+    return rng.uniform(-a, a, size=shape)
+
+
+def normal(shape, rng, gain):
+    """LeCun normal: N(0, σ²), σ = 1/√fan_in."""
+    fan_in, _ = fans(shape)
+    return rng.normal(0, 1 / np.sqrt(fan_in), size=shape)
+
+
+def xavier_uniform(shape, rng, gain):
+    fan_in, fan_out = fans(shape)
+    a = gain * np.sqrt(6 / (fan_in + fan_out))
+    return rng.uniform(-a, a, size=shape)
+
+
+def xavier_normal(shape, rng, gain):
+    fan_in, fan_out = fans(shape)
+    return rng.normal(0, gain * np.sqrt(2 / (fan_in + fan_out)), size=shape)
+
+
+def he_uniform(shape, rng, gain):
+    """He (Kaiming) uniform, always with ReLU's gain √2: a = √2 · √(3/fan_in)."""
+    fan_in, _ = fans(shape)
+    a = np.sqrt(2) * np.sqrt(3 / fan_in)
+    return rng.uniform(-a, a, size=shape)
+
+
+def he_normal(shape, rng, gain):
+    fan_in, _ = fans(shape)
+    return rng.normal(0, np.sqrt(2 / fan_in), size=shape)
+
+
+INITIALISERS = {f.__name__: f for f in (zeros, ones, uniform, normal, xavier_uniform, xavier_normal, he_uniform,
+                                        he_normal)}
+
+
 def initialize_weights(name: str, activation: str = "linear") -> WeightInit:
     """Return ``init(shape, rng=None, dtype=np.float64) -> ndarray`` for the named scheme."""
     if name not in INITIALISERS:
@@ -51,23 +99,6 @@ def initialize_weights(name: str, activation: str = "linear") -> WeightInit:
 
     def init(shape, rng: np.random.Generator | None = None, dtype=np.float64) -> np.ndarray:
         rng = np.random.default_rng() if rng is None else rng
-        fan_in, fan_out = fans(tuple(shape))
-        return draw(tuple(shape), rng, fan_in, fan_out, gain).astype(dtype, copy=False)
+        return draw(tuple(shape), rng, gain).astype(dtype, copy=False)
 
     return init
-
-
-def _uniform(a: float):
-    return lambda shape, rng: rng.uniform(-a, a, size=shape)
-
-
-INITIALISERS = {
-    "zeros": lambda shape, rng, fi, fo, g: np.zeros(shape),
-    "ones": lambda shape, rng, fi, fo, g: np.ones(shape),
-    "uniform": lambda shape, rng, fi, fo, g: _uniform(1 / np.sqrt(fi))(shape, rng),
-    "normal": lambda shape, rng, fi, fo, g: rng.normal(0, 1 / np.sqrt(fi), size=shape),
-    "xavier_uniform": lambda shape, rng, fi, fo, g: _uniform(g * np.sqrt(6 / (fi + fo)))(shape, rng),
-    "xavier_normal": lambda shape, rng, fi, fo, g: rng.normal(0, g * np.sqrt(2 / (fi + fo)), size=shape),
-    "he_uniform": lambda shape, rng, fi, fo, g: _uniform(np.sqrt(2) * np.sqrt(3 / fi))(shape, rng),
-    "he_normal": lambda shape, rng, fi, fo, g: rng.normal(0, np.sqrt(2 / fi), size=shape),
-}

@@ -1,6 +1,8 @@
-"""backproplab.report — one self-contained report (HTML and Markdown) from run folders.
+"""backproplab.report — one self-contained report (HTML and Markdown) from run folders,
+and the ``runs`` table that compares them.
 
-It reads what the pipelines wrote (summary.json, metrics.csv, the plots), never their code.
+It reads what the pipelines wrote (config.json, summary.json, metrics.csv, the plots),
+never their code.
 """
 
 from .build import build_report

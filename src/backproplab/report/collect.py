@@ -1,126 +1,85 @@
-"""Reading finished run folders, and judging each homework deliverable against its bar."""
+"""Reading run folders for the report and the ``runs`` table, and judging each homework
+deliverable against its bar.
+
+A folder the report cannot read (a missing, corrupt or foreign summary.json, a broken
+metrics.csv) becomes a ``Problem`` naming the file and what is wrong; the report shows
+the problems and is still written from every folder that could be read.
+"""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..runs.folder import read_metrics
+from ..runs.files import RunFileError, read_json, read_metrics
+from ..runs.folder import MARKER
+
+PIPELINES = ("gradcheck", "iris", "iris-sweep", "fashion", "cifar")
 
 
 @dataclass
 class Run:
     path: Path
-    pipeline: str  # gradcheck | iris | iris-sweep | fashion | cifar
+    pipeline: str  # one of PIPELINES
     config: dict
     summary: dict
     rows: list[dict] = field(default_factory=list)  # metrics.csv
 
     def file(self, name: str) -> Path | None:
         p = self.path / name
-        return p if p.is_file() else None
+        return p if p.is_file() and not p.is_symlink() else None
+
+    def get(self, key: str, default=None):
+        """A value from summary.json, else config.json (both as the run wrote them)."""
+        return self.summary.get(key, self.config.get(key, default))
 
 
 @dataclass
-class Deliverable:
-    name: str  # what the homework asks for
-    bar: str  # the bar it must pass
-    ours: str  # our measured number
-    passed: bool | None  # None: skipped (no run)
-    section: str = ""  # the report section that shows it
+class Problem:
+    path: Path
+    message: str
 
 
-def read_run(path: Path) -> Run | None:
-    summary_path = path / "summary.json"
-    if path.name.endswith(".partial") or not summary_path.is_file():
-        return None
-    summary = json.loads(summary_path.read_text(encoding="utf-8"))
-    config = json.loads((path / "config.json").read_text(encoding="utf-8")) if (path / "config.json").is_file() else {}
+def looks_like_run(path: Path) -> bool:
+    return path.is_dir() and not path.name.endswith(".partial") and (
+        (path / MARKER).is_file() or (path / "summary.json").exists())
+
+
+def read_run(path: Path) -> Run:
+    """The run in ``path``; RunFileError naming the file when it cannot be read."""
+    summary = read_json(path / "summary.json")
+    config = read_json(path / "config.json") if (path / "config.json").exists() else {}
     pipeline = summary.get("pipeline") or config.get("pipeline")
-    if pipeline is None:
-        return None
-    rows = read_metrics(path / "metrics.csv") if (path / "metrics.csv").is_file() else []
+    if pipeline not in PIPELINES:
+        raise RunFileError(f"{path / 'summary.json'}: unknown pipeline {pipeline!r} (expected one of "
+                           f"{', '.join(PIPELINES)})")
+    rows = read_metrics(path / "metrics.csv") if (path / "metrics.csv").exists() else []
     return Run(path, pipeline, config, summary, rows)
 
 
-def collect(dirs: list[str | Path]) -> list[Run]:
-    """The runs named, or the runs one level inside each folder named; refuses a folder with none."""
+def collect(dirs: list[str | Path]) -> tuple[list[Run], list[Problem]]:
+    """The runs named, or the runs one level inside each folder named, and the problems."""
     runs: list[Run] = []
+    problems: list[Problem] = []
     for d in map(Path, dirs):
         if not d.is_dir():
             raise FileNotFoundError(f"{d} is not a folder (give run or sweep folders, or the folder holding them)")
-        direct = read_run(d)
-        found = [direct] if direct else [r for r in (read_run(p) for p in sorted(d.iterdir()) if p.is_dir()) if r]
-        if not found:
-            raise ValueError(f"{d} holds no finished run (no summary.json in it or in its subfolders)")
-        runs += found
-    return runs
+        candidates = [d] if looks_like_run(d) else [p for p in sorted(d.iterdir()) if looks_like_run(p)]
+        for path in candidates:
+            try:
+                runs.append(read_run(path))
+            except RunFileError as err:
+                problems.append(Problem(path, str(err)))
+        if not candidates:
+            raise FileNotFoundError(f"{d} holds no finished run (no summary.json in it or in its subfolders)")
+    return runs, problems
 
 
-def pct(x: float) -> str:
-    return f"{100 * x:.2f}%"
+def number(run: Run, key: str) -> float | None:
+    """A number from the run's summary (None when absent or not a number)."""
+    value = run.summary.get(key)
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
-def deliverables(runs: list[Run]) -> list[Deliverable]:
-    """One row per homework deliverable, measured from the runs (skipped when missing)."""
-    by = {}
-    for r in runs:
-        key = r.pipeline if r.pipeline not in ("fashion",) else f"fashion-{r.summary['engine']}-{r.summary['model']}"
-        by.setdefault(key, r)
-    out = []
-
-    g = by.get("gradcheck")
-    out.append(Deliverable(
-        "Gradients of every layer, activation and loss", "relative error < 1e-7 against finite differences (float64)",
-        f"{g.summary['passed_count']}/{g.summary['count']} pass (worst {g.summary['worst_error']:.1e})" if g else "—",
-        (g.summary["passed_count"] == g.summary["count"]) if g else None, "gradients"))
-
-    s = by.get("iris-sweep")
-    if s:
-        best = s.summary["best"]
-        out.append(Deliverable(
-            "Iris: two-layer network, learning rate × hidden size", ">= 4 combinations, best chosen by validation",
-            f"{len(s.summary['rows'])} combinations; chosen lr {best['lr']:g}, hidden {best['hidden']}: "
-            f"test accuracy {pct(1 - best['test_error'])}", len(s.summary["rows"]) >= 4, "iris"))
-    else:
-        out.append(Deliverable("Iris: two-layer network, learning rate × hidden size",
-                               ">= 4 combinations, best chosen by validation", "—", None, "iris"))
-
-    t = by.get("fashion-torch-mlp")
-    out.append(Deliverable(
-        "Fashion-MNIST MLP (PyTorch): homework bar", "validation accuracy >= 82% after >= 8 epochs",
-        f"{pct(t.summary['final_val_accuracy'])} validation after {t.summary['epochs']} epochs" if t else "—",
-        (t.summary["final_val_accuracy"] >= 0.82 and t.summary["epochs"] >= 8) if t else None, "fashion"))
-    on_cpu = t is not None and t.summary.get("device") == "cpu"
-    out.append(Deliverable(
-        "Fashion-MNIST MLP (PyTorch): our bar", "test accuracy >= 90%" + (" within 3 minutes on the CPU" if on_cpu else ""),
-        f"{pct(t.summary['test_accuracy'])} test in {t.summary['wall_seconds']:.0f} s ({t.summary['device']})" if t else "—",
-        (t.summary["test_accuracy"] >= 0.90 and (not on_cpu or t.summary["wall_seconds"] <= 180)) if t else None,
-        "fashion"))
-
-    n = by.get("fashion-numpy-mlp")
-    gap = abs(n.summary["test_accuracy"] - t.summary["test_accuracy"]) if (n and t) else None
-    out.append(Deliverable(
-        "Fashion-MNIST MLP (NumPy library, same recipe)", "test accuracy within 0.5 points of the PyTorch MLP",
-        f"{pct(n.summary['test_accuracy'])} ({100 * gap:.2f} points from PyTorch)" if gap is not None else
-        (f"{pct(n.summary['test_accuracy'])} (no PyTorch run to compare)" if n else "—"),
-        (gap <= 0.005) if gap is not None else None, "fashion"))
-
-    c = by.get("fashion-numpy-cnn")
-    out.append(Deliverable(
-        "Fashion-MNIST CNN (NumPy library)", "test accuracy >= 90%",
-        f"{pct(c.summary['test_accuracy'])} test in {c.summary['wall_seconds'] / 60:.1f} min" if c else "—",
-        (c.summary["test_accuracy"] >= 0.90) if c else None, "fashion-cnn"))
-
-    k = by.get("cifar")
-    acc = k.summary.get("test_accuracy") if k else None
-    out.append(Deliverable(
-        "CIFAR-10 CNN, predictions.csv", "test accuracy >= 75% after >= 8 epochs",
-        f"{pct(acc)} test after {k.summary['epochs']} epochs" if acc is not None else "—",
-        (acc >= 0.75 and k.summary["epochs"] >= 8) if acc is not None else None, "cifar"))
-    if k and k.summary.get("profile") == "cpu":
-        out.append(Deliverable(
-            "CIFAR-10 on the CPU", "training within 5 minutes", f"{k.summary['train_seconds'] / 60:.1f} min",
-            k.summary["train_seconds"] <= 300, "cifar"))
-    return out
+def pct(x: float | None) -> str:
+    return "—" if x is None else f"{100 * x:.2f}%"

@@ -1,52 +1,72 @@
-"""Checkpoints of the PyTorch pipelines: one file holds everything resuming needs.
+"""Checkpoint files: one file holds everything resuming needs, in either engine.
 
-A checkpoint is a dict of tensors and plain values (model and optimizer state dicts,
-the epoch, the metric rows so far, the numpy and torch RNG states, the config), saved
-with ``torch.save`` to a temporary name and renamed, and loaded only with
-``torch.load(..., weights_only=True)`` so a checkpoint file cannot run code.
-torch is imported here lazily: the rest of ``runs`` does not need it.
+Both engines store the same things: the model's parameters, the optimizer's state,
+the RNG states, and a ``meta`` dict (epoch, metric rows, seconds spent, the settings,
+the best epoch). They differ only in the container:
+
+- PyTorch: ``torch.save`` of one dict, loaded only with ``torch.load(...,
+  weights_only=True)``, so a checkpoint file cannot run code;
+- NumPy: an ``.npz`` of arrays (``model.*``, ``optimizer.*``, ``best.*``) plus the JSON
+  text ``__meta__``, loaded with ``allow_pickle=False``.
+
+Both are written to a temporary name and renamed, so a kill mid-write leaves the last
+complete checkpoint. torch is imported only by the two torch functions.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 
-from .folder import atomic_path
+from ..errors import RunError
+from .files import atomic_path
+
+FORMAT = "backproplab-checkpoint/1"
 
 
-def save_checkpoint(path: str | Path, state: dict) -> None:
+def _refuse(path, err) -> RunError:
+    return RunError(f"{path} is not a readable backproplab checkpoint ({type(err).__name__}: {err}); "
+                    "start the run again with --overwrite")
+
+
+def save_torch(path: str | Path, state: dict) -> None:
     import torch
 
     with atomic_path(path) as tmp:
-        torch.save(state, tmp)
+        torch.save({"format": FORMAT, **state}, tmp)
 
 
-def load_checkpoint(path: str | Path) -> dict:
+def load_torch(path: str | Path) -> dict:
     import torch
 
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        state = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
-        raise FileNotFoundError(f"no checkpoint at {path}: nothing to resume; start without --resume") from None
-    except Exception as err:  # a corrupt or foreign file: refuse it with a clear message
-        raise ValueError(f"{path} is not a readable backproplab checkpoint ({type(err).__name__}: {err})") from None
+        raise _refuse(path, FileNotFoundError("missing")) from None
+    except Exception as err:  # a corrupt or foreign file
+        raise _refuse(path, err) from None
+    if not isinstance(state, dict) or state.get("format") != FORMAT:
+        raise _refuse(path, ValueError("no backproplab format tag"))
+    return state
 
 
-def rng_states(numpy_rng: np.random.Generator) -> dict:
-    import torch
-
-    states = {"numpy": numpy_rng.bit_generator.state, "torch": torch.get_rng_state()}
-    if torch.cuda.is_available():
-        states["cuda"] = torch.cuda.get_rng_state_all()
-    return states
+def save_numpy(path: str | Path, arrays: dict[str, np.ndarray], meta: dict) -> None:
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as f:
+            np.savez(f, __meta__=np.array(json.dumps({"format": FORMAT, **meta})), **arrays)
 
 
-def restore_rng_states(numpy_rng: np.random.Generator, states: dict) -> None:
-    import torch
-
-    numpy_rng.bit_generator.state = states["numpy"]
-    torch.set_rng_state(states["torch"])
-    if "cuda" in states and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(states["cuda"])
+def load_numpy(path: str | Path) -> tuple[dict[str, np.ndarray], dict]:
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            arrays = {k: f[k] for k in f.files}
+        meta = json.loads(str(arrays.pop("__meta__")))
+    except FileNotFoundError:
+        raise _refuse(path, FileNotFoundError("missing")) from None
+    except Exception as err:  # a corrupt or foreign file
+        raise _refuse(path, err) from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise _refuse(path, ValueError("no backproplab format tag"))
+    return arrays, meta

@@ -1,37 +1,47 @@
 """The per-epoch record of a run: metrics.csv rewritten (atomically) after every epoch,
-the progress bar, and the training-curve plots at the end. Every pipeline uses it."""
+and the progress bar, which moves with every batch.
+
+Every pipeline and both engines write the same columns, so any two runs can be
+compared and plotted alike: loss, accuracy and error on the training batches (as they
+were seen, in training mode) and on the validation split (in evaluation mode after the
+epoch), the learning rate of the epoch's last step, the seconds of the training pass,
+and the seconds spent after it on validation and the checkpoint.
+"""
 
 from __future__ import annotations
 
 from .folder import RunFolder
-
-#: metrics.csv columns of the pipelines that report accuracy (Fashion-MNIST, CIFAR-10)
-ACCURACY_COLUMNS = ["epoch", "train_loss", "val_loss", "train_accuracy", "val_accuracy", "lr", "seconds"]
-#: and of the Iris pipeline, which reports error as the homework asks
-ERROR_COLUMNS = ["epoch", "train_loss", "val_loss", "train_error", "val_error", "lr", "seconds"]
-from .plots import plot_curves
 from .progress import progress
+
+COLUMNS = ["epoch", "train_loss", "val_loss", "train_accuracy", "val_accuracy", "train_error", "val_error", "lr",
+           "seconds", "eval_seconds"]
+#: the columns no seed can fix (wall-clock time); everything else reproduces byte for byte
+TIME_COLUMNS = ("seconds", "eval_seconds")
 
 
 class EpochLog:
-    def __init__(self, run: RunFolder, columns: list[str], epochs: int, desc: str,
-                 show_progress: bool = True, rows: list[dict] | None = None) -> None:
-        self.run, self.columns = run, columns
-        self.rows: list[dict] = list(rows or [])  # earlier epochs when resuming
+    def __init__(self, run: RunFolder | None, epochs: int, desc: str, show_progress: bool = True) -> None:
+        self.run = run
+        self.rows: list[dict] = []
+        self.epochs = epochs
         self.bar = progress(epochs, desc=desc, enabled=show_progress)
-        self.bar.update(len(self.rows))
+
+    def restore(self, rows: list[dict]) -> None:
+        """Continue after the epochs of a checkpoint."""
+        self.rows = list(rows)
+        self.bar.n = len(self.rows)
+        self.bar.refresh()
+
+    def batch_done(self, fraction: float) -> None:
+        """Move the bar by ``fraction`` of an epoch (tqdm throttles the redraws)."""
+        self.bar.update(fraction)
 
     def add(self, record: dict) -> None:
         self.rows.append(record)
-        self.run.write_csv("metrics.csv", self.rows, self.columns)
-        shown = {k: f"{record[k]:.4f}" for k in ("train_loss", "val_loss", "val_accuracy", "val_error") if k in record}
-        self.bar.set_postfix(shown)
-        self.bar.update()
+        if self.run is not None:
+            self.run.write_csv("metrics.csv", self.rows, COLUMNS)
+        self.bar.n = len(self.rows)  # exact, whatever the fractions added up to
+        self.bar.set_postfix({k: f"{record[k]:.4f}" for k in ("train_loss", "val_loss", "val_accuracy")})
 
     def close(self) -> None:
         self.bar.close()
-
-    def plot(self, title: str, second: str = "accuracy") -> None:
-        """loss.png, and accuracy.png or error.png, from the rows."""
-        plot_curves(self.rows, "loss", self.run.file("loss.png"), title, ylabel="cross-entropy loss")
-        plot_curves(self.rows, second, self.run.file(f"{second}.png"), title, ylabel=f"{second} (%)", percent=True)

@@ -1,51 +1,172 @@
-"""Training curves as PNG files (matplotlib, no display needed)."""
+"""The pictures a run leaves behind, drawn with matplotlib's object API (a ``Figure``
+per plot, never pyplot), so importing or calling this module never changes the global
+backend: a notebook's inline plots keep working. Each ``*_figure`` function returns
+the Figure (a notebook shows it as is); ``save`` writes one as a PNG, atomically.
+
+- ``curves_figure``: loss, accuracy or error per epoch, training and validation, with
+  the epoch that was kept marked;
+- ``confusion_figure``: the confusion matrix in counts, with each class's accuracy;
+- ``misclassified_figure``: test images the model got wrong, true and predicted label;
+- ``weights_figure``: what the first layer learned — dense weights as a heat map (or,
+  for image inputs, one picture per hidden unit) and convolution filters as a grid;
+- ``compare_figure``: one metric of several runs on one plot (e.g. the PyTorch and
+  NumPy MLPs).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+from .files import atomic_path
 
-from .folder import atomic_path  # noqa: E402
-
-LABELS = {"train": "training", "val": "validation", "test": "test"}
+LABELS = {"train": "training", "val": "validation"}
 
 
-def plot_curves(rows: list[dict], metric: str, path: str | Path, title: str, ylabel: str | None = None,
-                percent: bool = False) -> None:
-    """Plot ``train_<metric>`` and ``val_<metric>`` (whichever exist) against epoch."""
-    fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=110)
+def save(fig: Figure, path: str | Path) -> None:
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png")
+
+
+def curves_figure(rows: list[dict], metric: str, title: str, chosen_epoch: int | None = None) -> Figure:
+    """``train_<metric>`` and ``val_<metric>`` against epoch (percent for accuracy/error)."""
+    percent = metric in ("accuracy", "error")
+    fig = Figure(figsize=(6.4, 4.0), dpi=110)
+    ax = fig.add_subplot()
     epochs = [r["epoch"] for r in rows]
     for split in ("train", "val"):
         key = f"{split}_{metric}"
         if rows and key in rows[0]:
-            values = [r[key] * (100 if percent else 1) for r in rows]
-            ax.plot(epochs, values, marker="o", markersize=3, label=LABELS[split])
+            ax.plot(epochs, [r[key] * (100 if percent else 1) for r in rows], marker="o", markersize=3,
+                    label=LABELS[split])
+    if chosen_epoch is not None:
+        ax.axvline(chosen_epoch, color="0.4", linestyle="--", linewidth=1,
+                   label=f"kept: epoch {chosen_epoch} (best validation)")
     ax.set_xlabel("epoch")
-    ax.set_ylabel(ylabel or metric.replace("_", " ") + (" (%)" if percent else ""))
+    ax.set_ylabel({"loss": "cross-entropy loss"}.get(metric, f"{metric} (%)"))
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
+    return fig
 
 
-def plot_lines(series: dict[str, tuple[list, list]], path: str | Path, title: str, xlabel: str, ylabel: str) -> None:
-    """Several labelled (x, y) lines in one plot."""
-    fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=110)
-    for label, (x, y) in series.items():
-        ax.plot(x, y, label=label)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
+def compare_figure(runs: dict[str, list[dict]], metric: str, title: str) -> Figure:
+    """``metric`` (e.g. "val_accuracy") of several runs, one line each, labelled by name."""
+    fig = Figure(figsize=(6.4, 4.0), dpi=110)
+    ax = fig.add_subplot()
+    percent = metric.endswith(("accuracy", "error"))
+    for label, rows in runs.items():
+        ax.plot([r["epoch"] for r in rows], [r[metric] * (100 if percent else 1) for r in rows], marker="o",
+                markersize=3, label=label)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(metric.replace("_", " ") + (" (%)" if percent else ""))
     ax.set_title(title)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize="small")
+    ax.legend()
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
+    return fig
+
+
+def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> np.ndarray:
+    """counts[i, j]: examples of class i predicted as j."""
+    counts = np.zeros((n_classes, n_classes), dtype=np.int64)
+    np.add.at(counts, (np.asarray(y_true), np.asarray(y_pred)), 1)
+    return counts
+
+
+def confusion_figure(counts: np.ndarray, class_names: list[str], title: str) -> Figure:
+    k = len(class_names)
+    per_class = counts.diagonal() / np.maximum(counts.sum(axis=1), 1)
+    size = max(4.0, 0.55 * k + 2.5)
+    fig = Figure(figsize=(size + 1.2, size), dpi=110)
+    ax = fig.add_subplot()
+    ax.imshow(counts, cmap="Blues")
+    high = counts.max() / 2 if counts.size else 0
+    for i in range(k):
+        for j in range(k):
+            ax.text(j, i, str(counts[i, j]), ha="center", va="center", fontsize=7 if k > 5 else 9,
+                    color="white" if counts[i, j] > high else "black")
+    ax.set_xticks(range(k), class_names, rotation=45, ha="right", fontsize=8)
+    ax.set_yticks(range(k), [f"{n} ({100 * a:.0f}%)" for n, a in zip(class_names, per_class)], fontsize=8)
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class (its accuracy)")
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def mosaic(tiles: np.ndarray, cols: int, gap: int = 2) -> np.ndarray:
+    """Tiles (n, h, w[, 3]) laid out in rows of ``cols`` with a ``gap``-pixel border: one image
+    (one Axes draws in milliseconds; a subplot per tile takes a second)."""
+    n, h, w = tiles.shape[:3]
+    rows = max(1, -(-n // cols))
+    out = np.full((rows * (h + gap) + gap, cols * (w + gap) + gap, *tiles.shape[3:]), np.nan)
+    for k, tile in enumerate(tiles):
+        r, c = divmod(k, cols)
+        out[gap + r * (h + gap): gap + r * (h + gap) + h, gap + c * (w + gap): gap + c * (w + gap) + w] = tile
+    return out
+
+
+def misclassified_figure(images: np.ndarray, y_true: np.ndarray, y_pred: np.ndarray, class_names: list[str],
+                         title: str, n: int = 24, cols: int = 6) -> Figure:
+    """The first ``n`` misclassified images (uint8, (m, H, W) or (m, H, W, 3)), each with its
+    true and predicted class."""
+    wrong = np.flatnonzero(np.asarray(y_true) != np.asarray(y_pred))[:n]
+    fig = Figure(figsize=(cols * 1.5, max(1, -(-len(wrong) // cols)) * 1.75 + 0.6), dpi=110)
+    ax = fig.add_subplot()
+    ax.set_title(title, fontsize=10)
+    ax.axis("off")
+    if not len(wrong):
+        ax.text(0.5, 0.5, "no test example was misclassified", ha="center", transform=ax.transAxes)
+        return fig
+    tiles = images[wrong].astype(float) / 255
+    h, w = tiles.shape[1:3]
+    gap = h // 2  # room for the labels
+    ax.imshow(mosaic(tiles, cols, gap), cmap="gray" if tiles.ndim == 3 else None, vmin=0, vmax=1)
+    for k, i in enumerate(wrong):
+        r, c = divmod(k, cols)
+        ax.text(gap + c * (w + gap) + w / 2, gap + r * (h + gap) - 1,
+                f"{class_names[y_true[i]]}\n→ {class_names[y_pred[i]]}", ha="center", va="bottom", fontsize=6.5,
+                color="firebrick")
+    fig.tight_layout()
+    return fig
+
+
+def weights_figure(W: np.ndarray, title: str, image_shape: tuple[int, int] | None = None,
+                   feature_names: list[str] | None = None, n: int = 32) -> Figure:
+    """The first layer's weights: a (n_in, n_out) dense matrix as a heat map (features ×
+    units), or as one picture per unit when the inputs are images of ``image_shape``;
+    a (kh, kw, C, F) convolution kernel as a grid of its F filters."""
+    if W.ndim == 4 or image_shape is not None:
+        filters = W.transpose(3, 0, 1, 2) if W.ndim == 4 else W.T.reshape(-1, *image_shape)[..., None]
+        return _grid(filters[:n], title)
+    fig = Figure(figsize=(min(12, 1.5 + 0.25 * W.shape[1]), 1.2 + 0.35 * W.shape[0]), dpi=110)
+    ax = fig.add_subplot()
+    limit = np.abs(W).max() or 1.0
+    image = ax.imshow(W, cmap="RdBu_r", vmin=-limit, vmax=limit, aspect="auto")
+    ax.set_yticks(range(W.shape[0]), feature_names or [str(i) for i in range(W.shape[0])], fontsize=8)
+    ax.set_xlabel("hidden unit")
+    ax.set_title(title)
+    fig.colorbar(image, ax=ax, label="weight")
+    fig.tight_layout()
+    return fig
+
+
+def _grid(filters: np.ndarray, title: str, cols: int = 8) -> Figure:
+    """Filters (F, h, w, C), each scaled to its own range: RGB when C = 3, else the first channel."""
+    lo = filters.min(axis=(1, 2, 3), keepdims=True)
+    span = filters.max(axis=(1, 2, 3), keepdims=True) - lo
+    tiles = (filters - lo) / np.where(span > 0, span, 1.0)
+    tiles = tiles if tiles.shape[-1] == 3 else tiles[..., 0]
+    cols = min(cols, len(tiles))
+    fig = Figure(figsize=(cols * 1.1, max(1, -(-len(tiles) // cols)) * 1.1 + 0.5), dpi=110)
+    ax = fig.add_subplot()
+    gap = max(1, tiles.shape[1] // 8)
+    ax.imshow(mosaic(tiles, cols, gap), cmap=None if tiles.ndim == 4 else "RdBu_r", interpolation="nearest")
+    ax.set_title(title, fontsize=10)
+    ax.axis("off")
+    fig.tight_layout()
+    return fig

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .activation import ActivationLayer
 from .base import Layer
 from .batch_norm import BatchNorm
 from .conv2d import Conv2D
@@ -17,6 +18,7 @@ LAYERS: dict[str, type[Layer]] = {
     "flatten": Flatten,
     "dropout": Dropout,
     "batch_norm": BatchNorm,
+    "activation": ActivationLayer,
 }
 
 
@@ -31,4 +33,4 @@ def initialize_layer(name: str, **kwargs) -> Layer:
         raise ValueError(f"bad arguments for layer {name!r}: {err}") from None
 
 
-__all__ = ["Layer", "BatchNorm", "FullyConnected", "Conv2D", "Pool2D", "Flatten", "Dropout", "LAYERS", "initialize_layer"]
+__all__ = ["Layer", "ActivationLayer", "BatchNorm", "FullyConnected", "Conv2D", "Pool2D", "Flatten", "Dropout", "LAYERS", "initialize_layer"]

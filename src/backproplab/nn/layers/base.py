@@ -21,6 +21,12 @@ import numpy as np
 
 
 class Layer(ABC):
+    #: whether the layer draws random numbers while training (dropout): the model gives
+    #: such layers its noise stream and every other layer its initialisation stream
+    stochastic: bool = False
+    #: the names of the layer's buffers (saved, not trained), e.g. batch-norm statistics
+    buffer_names: tuple[str, ...] = ()
+
     def __init__(self) -> None:
         self.parameters: dict[str, np.ndarray] = {}
         self.gradients: dict[str, np.ndarray] = {}
@@ -47,6 +53,22 @@ class Layer(ABC):
     @abstractmethod
     def backward(self, dLdY: np.ndarray) -> np.ndarray:
         """Store ∂L/∂parameters in ``gradients`` and return ∂L/∂X."""
+
+    def restore(self, parameters: dict[str, np.ndarray], buffers: dict[str, np.ndarray]) -> None:
+        """Take saved parameters and buffers (a loaded model, a checkpoint)."""
+        self.parameters = {k: np.array(v) for k, v in parameters.items()}
+        self.buffers = {k: np.array(v) for k, v in buffers.items()}
+        if self.parameters:
+            self.n_in = self._n_in_from(self.parameters)
+        self.clear_gradients()
+
+    def _n_in_from(self, parameters: dict[str, np.ndarray]) -> tuple[int, ...]:
+        """The per-example input shape that parameters of these shapes were made for."""
+        return (next(iter(parameters.values())).shape[-1],)  # per-feature parameters such as γ, β
+
+    def describe(self) -> str:
+        """A short description for ``NeuralNetwork.summary``, e.g. "16 units, relu"."""
+        return ""
 
     def clear_gradients(self) -> None:
         """Forget the cache and zero every gradient."""
@@ -80,6 +102,7 @@ class Layer(ABC):
         if not isinstance(n_out, (int, np.integer)) or isinstance(n_out, bool) or n_out < 1:
             raise ValueError(f"{type(self).__name__} needs n_out >= 1 (an integer); got {n_out!r}")
         self.n_out = int(n_out)
+        self.activation_name = activation
         self.activation = initialize_activation(activation)
         self.init_weights = initialize_weights(weight_init, activation=activation)
         self.rng = rng

@@ -1,35 +1,35 @@
-"""Batch normalisation over every axis but the last (features, or NHWC channels),
-followed by an activation.
+"""Batch normalisation over every axis but the last (features, or NHWC channels).
 
 Training mode, with μ and σ² the mean and (biased) variance over the m = N·H·W
 positions of each feature:
 
-    X̂ = (X − μ) / √(σ² + ε),   Z = γ ⊙ X̂ + β,   Y = σ_act(Z)
+    X̂ = (X − μ) / √(σ² + ε),   Y = γ ⊙ X̂ + β
 
-Backward, with dZ = σ_act'(Z) ⊙ dY and sums over the same m positions:
+Backward, with sums over the same m positions:
 
-    dγ = Σ dZ ⊙ X̂,   dβ = Σ dZ,
-    dX = (γ / (m √(σ² + ε))) ⊙ (m dZ − Σ dZ − X̂ ⊙ Σ (dZ ⊙ X̂))
+    dγ = Σ dY ⊙ X̂,   dβ = Σ dY,
+    dX = (γ / (m √(σ² + ε))) ⊙ (m dY − Σ dY − X̂ ⊙ Σ (dY ⊙ X̂))
 
 (derivation: ``docs/derivations.md``, "Batch normalisation"). The running mean and
 variance (unbiased, momentum 0.1, as ``torch.nn.BatchNorm1d/2d``) are buffers, not
 parameters: evaluation mode normalises with them and is then a fixed affine map.
+As in PyTorch, the layer has no activation: follow it with ``ActivationLayer``.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..activations import initialize_activation
 from .base import Layer
 
 
 class BatchNorm(Layer):
-    def __init__(self, activation: str = "linear", eps: float = 1e-5, momentum: float = 0.1) -> None:
+    buffer_names = ("running_mean", "running_var")
+
+    def __init__(self, eps: float = 1e-5, momentum: float = 0.1) -> None:
         super().__init__()
         if not 0 <= momentum <= 1:
             raise ValueError(f"BatchNorm momentum must be in [0, 1]; got {momentum!r}")
-        self.activation = initialize_activation(activation)
         self.eps = eps
         self.momentum = momentum
 
@@ -64,19 +64,19 @@ class BatchNorm(Layer):
             mu, var = self.buffers["running_mean"], self.buffers["running_var"]
         inv_std = 1 / np.sqrt(var + X.dtype.type(self.eps))  # (1, F)
         X_hat = (X2 - mu) * inv_std
-        Z = X_hat * self.parameters["gamma"] + self.parameters["beta"]
-        self.cache = {"X_hat": X_hat, "inv_std": inv_std, "Z": Z, "shape": X.shape}
-        return self.activation.forward(Z).reshape(X.shape)
+        Y = X_hat * self.parameters["gamma"] + self.parameters["beta"]  # (m, F)
+        self.cache = {"X_hat": X_hat, "inv_std": inv_std, "shape": X.shape}
+        return Y.reshape(X.shape)
 
     def backward(self, dLdY: np.ndarray) -> np.ndarray:
-        X_hat, inv_std, Z, shape = self._from_cache("X_hat", "inv_std", "Z", "shape")
-        dZ = self.activation.backward(Z, dLdY.reshape(Z.shape))  # (m, F)
-        sum_dZ = dZ.sum(axis=0, keepdims=True)
-        sum_dZ_xhat = (dZ * X_hat).sum(axis=0, keepdims=True)
-        self.gradients = {"gamma": sum_dZ_xhat, "beta": sum_dZ}
+        X_hat, inv_std, shape = self._from_cache("X_hat", "inv_std", "shape")
+        dY = dLdY.reshape(X_hat.shape)  # (m, F)
+        sum_dY = dY.sum(axis=0, keepdims=True)  # (1, F)
+        sum_dY_xhat = (dY * X_hat).sum(axis=0, keepdims=True)  # (1, F)
+        self.gradients = {"gamma": sum_dY_xhat, "beta": sum_dY}
         gamma = self.parameters["gamma"]
-        if not self.training:  # a fixed affine map: dX = γ dZ / √(running σ² + ε)
-            return (dZ * (gamma * inv_std)).reshape(shape)
-        m = dZ.shape[0]
-        dX = (gamma * inv_std / m) * (m * dZ - sum_dZ - X_hat * sum_dZ_xhat)
+        if not self.training:  # a fixed affine map: dX = γ dY / √(running σ² + ε)
+            return (dY * (gamma * inv_std)).reshape(shape)
+        m = dY.shape[0]
+        dX = (gamma * inv_std / m) * (m * dY - sum_dY - X_hat * sum_dY_xhat)  # (m, F)
         return dX.reshape(shape)

@@ -41,7 +41,6 @@ class Conv2D(Layer):
         self.kernel_shape = pair(kernel_shape, "Conv2D kernel_shape", 1)
         self.stride = pair(stride, "Conv2D stride", 1)
         self.pads = padding(pad, self.kernel_shape)
-        self.pad = pad
 
     def _init_parameters(self, X_shape: tuple[int, ...], dtype=np.float64) -> None:
         """Create W (kh, kw, C, F) from the initialiser and b (1, F) zeros."""
@@ -50,6 +49,13 @@ class Conv2D(Layer):
         W = self.init_weights((*self.kernel_shape, C, self.n_out), rng=self._generator(), dtype=dtype)
         self.parameters = {"W": W, "b": np.zeros((1, self.n_out), dtype=dtype)}
         self.clear_gradients()
+
+    def _n_in_from(self, parameters):
+        return (parameters["W"].shape[2],)
+
+    def describe(self) -> str:
+        (kh, kw), (sh, sw) = self.kernel_shape, self.stride
+        return f"{self.n_out} filters {kh}x{kw}, stride {sh}x{sw}, {self.activation_name}"
 
     def forward(self, X: np.ndarray) -> np.ndarray:
         self._check_input(X, 4, "(batch, height, width, channels)")

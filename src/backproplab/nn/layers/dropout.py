@@ -16,6 +16,11 @@ from .base import Layer
 
 
 class Dropout(Layer):
+    stochastic = True
+
+    def describe(self) -> str:
+        return f"p = {self.p:g}"
+
     def __init__(self, p: float = 0.5, rng: np.random.Generator | None = None) -> None:
         super().__init__()
         if not 0.0 <= p < 1.0:

@@ -40,18 +40,30 @@ class FullyConnected(Layer):
         self.parameters = {"W": W, "b": b}
         self.clear_gradients()
 
+    def _n_in_from(self, parameters):
+        return (parameters["W"].shape[0],)
+
+    def describe(self) -> str:
+        return f"{self.n_out} units, {self.activation_name}"
+
     def forward(self, X: np.ndarray) -> np.ndarray:
         self._check_input(X, 2, "(batch, features)")
         if self.n_in is None:
             self._init_parameters(X.shape, X.dtype)
         self._check_same_input(X.shape[1:], X.dtype, "features")
         W, b = self.parameters["W"], self.parameters["b"]
-        Z = X @ W + b
+        Z = X @ W + b  # (m, n_out)
         self.cache = {"X": X, "Z": Z}
         return self.activation.forward(Z)
 
-    def backward(self, dLdY: np.ndarray) -> np.ndarray:
+    def backward(self, dY: np.ndarray) -> np.ndarray:
         X, Z = self._from_cache("X", "Z")
-        dZ = self.activation.backward(Z, dLdY)
-        self.gradients = {"W": X.T @ dZ, "b": dZ.sum(axis=0, keepdims=True)}
-        return dZ @ self.parameters["W"].T if self.input_grad else None
+        W = self.parameters["W"]
+        dZ = self.activation.backward(Z, dY)  # (m, n_out)
+        dW = X.T @ dZ  # (n_in, n_out)
+        db = dZ.sum(axis=0, keepdims=True)  # (1, n_out)
+        self.gradients = {"W": dW, "b": db}
+        if not self.input_grad:  # the first layer: its input is data, which needs no gradient
+            return None
+        dX = dZ @ W.T  # (m, n_in)
+        return dX

@@ -45,6 +45,10 @@ class Pool2D(Layer):
             )
         self.pads = ((ph, ph), (pw, pw))
 
+    def describe(self) -> str:
+        (kh, kw), (sh, sw) = self.kernel_shape, self.stride
+        return f"{self.mode} {kh}x{kw}, stride {sh}x{sw}"
+
     def forward(self, X: np.ndarray) -> np.ndarray:
         self._check_input(X, 4, "(batch, height, width, channels)")
         out_hw = output_shape(X.shape[1:3], self.kernel_shape, self.pads, self.stride, "Pool2D")

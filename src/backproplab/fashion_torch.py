@@ -1,0 +1,41 @@
+"""The Fashion-MNIST MLP in PyTorch: the twin of the NumPy MLP (``fashion.numpy_layers``),
+initialised the same way (He-uniform weights, zero biases), and its trainer."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+from .data import fashion_mnist
+from .devices import describe, start_torch
+from .torch_training import Split, TorchTrainer
+
+
+def torch_mlp(hidden: list[int], dropout: float, batch_norm: bool, n_in: int, n_classes: int) -> nn.Sequential:
+    layers, width = [], n_in
+    for h in hidden:
+        layers += [nn.Linear(width, h), *([nn.BatchNorm1d(h)] if batch_norm else []), nn.ReLU(), nn.Dropout(dropout)]
+        width = h
+    layers.append(nn.Linear(width, n_classes))
+    model = nn.Sequential(*layers)
+    for m in model.modules():
+        if isinstance(m, nn.Linear):
+            nn.init.kaiming_uniform_(m.weight, nonlinearity="relu")
+            nn.init.zeros_(m.bias)
+    return model
+
+
+def torch_trainer(c, arrays: dict[str, tuple[np.ndarray, np.ndarray]], schedule) -> tuple[TorchTrainer, dict]:
+    """(trainer, facts for config.json) of a FashionConfig, on standardised input arrays."""
+    device, dist, rng = start_torch(c.device, c.threads, c.seed)
+    data = {s: Split(torch.from_numpy(X).to(device), torch.from_numpy(y).to(device)) for s, (X, y) in arrays.items()}
+    model = torch_mlp(c.hidden, c.dropout, c.batch_norm, data["train"].X.shape[1], len(fashion_mnist.CLASSES))
+    model = model.to(device)
+    if c.optimizer == "sgd":
+        optimizer = torch.optim.SGD(model.parameters(), lr=c.lr, momentum=c.momentum, nesterov=c.momentum > 0,
+                                    weight_decay=c.weight_decay)
+    else:
+        optimizer = torch.optim.Adam(model.parameters(), lr=c.lr, weight_decay=c.weight_decay)
+    trainer = TorchTrainer(model, optimizer, schedule, data, c.batch_size, rng, dist=dist)
+    return trainer, describe(device, dist)

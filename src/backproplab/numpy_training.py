@@ -1,0 +1,79 @@
+"""The NumPy engine's trainer for the pipelines: ``nn.training``'s loop behind the five
+methods ``runs.fit`` calls, with checkpoints that hold everything resuming needs.
+
+A checkpoint (``checkpoint.npz``) holds the model's parameters and buffers, the
+optimizer's per-parameter state, the model's three random streams (initialisation,
+dropout noise, shuffle), and ``runs.fit``'s record (epoch, rows, seconds, settings,
+the best epoch and its parameters). A resumed run therefore steps exactly as an
+uninterrupted one: its metrics.csv is the same, byte for byte, but for the time columns.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from .nn import training
+from .nn.models import NeuralNetwork
+from .runs.checkpoint import load_numpy, save_numpy
+
+
+class NumpyTrainer:
+    checkpoint_name = "checkpoint.npz"
+
+    def __init__(self, model: NeuralNetwork, data: dict[str, tuple[np.ndarray, np.ndarray]], batch_size: int,
+                 n_classes: int) -> None:
+        self.model, self.data, self.batch_size = model, data, batch_size
+        if not model.layers:
+            model.build(n_classes)
+        self.best: dict[str, np.ndarray] | None = None
+
+    def train_epoch(self, epoch: int, on_batch: Callable[[float], None]) -> dict:
+        X, y = self.data["train"]
+        return training.train_epoch(self.model, X, y, self.batch_size, self.model.shuffle_rng, epoch, on_batch)
+
+    def evaluate(self, split: str) -> tuple[float, float]:
+        return training.evaluate(self.model, *self.data[split])
+
+    def predict(self, split: str) -> np.ndarray:
+        """Predicted classes (n,) of a split."""
+        return self.model.predict(self.data[split][0]).argmax(axis=1)
+
+    def first_layer_weights(self) -> np.ndarray:
+        """W of the first layer: (n_in, n_out) dense or (kh, kw, C, F) convolution."""
+        return self.model.layers[0].parameters["W"]
+
+    def parameter_count(self) -> int:
+        return self.model.parameter_count()
+
+    def describe_model(self) -> str:
+        return self.model.summary(input_shape=self.data["train"][0].shape[1:])
+
+    def keep_best(self) -> None:
+        self.best = self.model.state_dict()
+
+    def use_best(self) -> None:
+        self.model.load_state_dict(self.best)
+
+    def save(self, path, meta: dict, with_best: bool) -> None:
+        optimizer = self.model.optimizer.state_dict()
+        arrays = {f"model.{k}": v for k, v in self.model.state_dict().items()}
+        arrays.update({f"optimizer.{k}": v for k, v in optimizer.items() if isinstance(v, np.ndarray)})
+        if with_best and self.best is not None:
+            arrays.update({f"best.{k}": v for k, v in self.best.items()})
+        scalars = {k: v for k, v in optimizer.items() if not isinstance(v, np.ndarray)}
+        save_numpy(path, arrays, {**meta, "engine": "numpy", "rng": self.model.rng_states(),
+                                  "optimizer_scalars": scalars})
+
+    def load(self, path) -> dict:
+        arrays, meta = load_numpy(path)
+
+        def part(prefix: str) -> dict[str, np.ndarray]:
+            return {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
+
+        self.model.load_state_dict(part("model."))
+        self.model.optimizer.load_state_dict({**part("optimizer."), **meta["optimizer_scalars"]})
+        self.model.set_rng_states(meta["rng"])
+        self.best = part("best.") or None
+        return meta

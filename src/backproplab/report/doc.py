@@ -1,0 +1,121 @@
+"""The report as parallel HTML and Markdown, built so that nothing read from a run folder
+can become markup.
+
+Everything a section writes is *text*: ``Doc.para`` takes plain strings and the styled
+pieces ``bold(...)`` and ``code(...)``, and escapes every one of them — for HTML with
+``html.escape``, for Markdown by backslash-escaping every character Markdown gives a
+meaning. A value such as ``![p](https://…)`` in a summary.json therefore shows as those
+characters and never as an image or a link. Only the project's own documents
+(``Doc.markdown``, the files in ``backproplab/docs``) are rendered as Markdown.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import os
+import re
+from pathlib import Path
+
+from .markdown import markdown_to_html
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~&])")
+
+
+def md_escape(text: str) -> str:
+    """Text that every Markdown renderer shows as the same characters."""
+    return _MD_SPECIAL.sub(r"\\\1", str(text)).replace("\n", " ")
+
+
+def bold(text) -> tuple[str, str]:
+    return ("b", str(text))
+
+
+def code(text) -> tuple[str, str]:
+    return ("code", str(text))
+
+
+def _html_part(part) -> str:
+    if isinstance(part, tuple):
+        kind, text = part
+        return f"<{'strong' if kind == 'b' else 'code'}>{html.escape(text)}</{'strong' if kind == 'b' else 'code'}>"
+    return html.escape(str(part))
+
+
+def _md_part(part) -> str:
+    if isinstance(part, tuple):
+        kind, text = part
+        if kind == "b":
+            return f"**{md_escape(text)}**"
+        fence = "`" * (max(map(len, re.findall("`+", text)), default=0) + 1)  # longer than any run inside
+        return f"{fence} {text.replace(chr(10), ' ')} {fence}"
+    return md_escape(part)
+
+
+class Doc:
+    def __init__(self, out: Path) -> None:
+        self.out = out
+        self.html: list[str] = []
+        self.md: list[str] = []
+
+    def heading(self, level: int, text: str, anchor: str | None = None) -> None:
+        ident = f' id="{html.escape(anchor)}"' if anchor else ""
+        self.html.append(f"<h{level}{ident}>{html.escape(text)}</h{level}>")
+        self.md.append(f"{'#' * level} {md_escape(text)}\n")
+
+    def para(self, *parts, css: str | None = None) -> None:
+        """A paragraph of text and styled pieces, every one escaped."""
+        cls = f' class="{css}"' if css else ""
+        self.html.append(f"<p{cls}>" + "".join(_html_part(p) for p in parts) + "</p>")
+        self.md.append("".join(_md_part(p) for p in parts) + "\n")
+
+    def bullets(self, items: list[str]) -> None:
+        self.html.append("<ul>" + "".join(f"<li>{html.escape(i)}</li>" for i in items) + "</ul>")
+        self.md.append("".join(f"- {md_escape(i)}\n" for i in items))
+
+    def preformatted(self, text: str) -> None:
+        self.html.append(f"<pre>{html.escape(text)}</pre>")
+        self.md.append("```\n" + text.replace("```", "'''") + "\n```\n")
+
+    def markdown(self, text: str, shift: int = 1) -> None:
+        """One of the project's own Markdown documents, its headings moved down ``shift`` levels."""
+        lines = [("#" * shift + line) if line.startswith("#") else line for line in text.splitlines()]
+        text = "\n".join(lines)
+        self.html.append(markdown_to_html(text))
+        self.md.append(text + "\n")
+
+    def table(self, header: list[str], rows: list[list[str]], classes: list[list[str]] | None = None) -> None:
+        head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+        body = []
+        for i, row in enumerate(rows):
+            cells = []
+            for j, cell in enumerate(row):
+                cls = classes[i][j] if classes else ""
+                cells.append(f'<td class="{cls}">{html.escape(cell)}</td>' if cls else f"<td>{html.escape(cell)}</td>")
+            body.append("<tr>" + "".join(cells) + "</tr>")
+        self.html.append(f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{"".join(body)}'
+                         "</tbody></table></div>")
+        self.md.append("| " + " | ".join(md_escape(h) for h in header) + " |\n|" + "---|" * len(header) + "\n"
+                       + "".join("| " + " | ".join(md_escape(c) for c in r) + " |\n" for r in rows))
+
+    def figures(self, images: list[tuple[Path | bytes, str]]) -> None:
+        """PNG plots (files, or PNG bytes made here): data URIs in the HTML; in the Markdown a
+        relative link to a file (a picture made here is saved beside the report)."""
+        figs = []
+        for source, caption in images:
+            data = source if isinstance(source, bytes) else source.read_bytes()
+            if data[:8] != b"\x89PNG\r\n\x1a\n":
+                continue  # not a PNG we wrote: leave it out rather than embed it
+            uri = "data:image/png;base64," + base64.b64encode(data).decode("ascii")
+            figs.append(f'<figure><img src="{uri}" alt="{html.escape(caption)}">'
+                        f"<figcaption>{html.escape(caption)}</figcaption></figure>")
+            if isinstance(source, Path):
+                link = os.path.relpath(source, self.out).replace(os.sep, "/")
+                self.md.append(f"![{md_escape(caption)}](<{link.replace('>', '%3E')}>)\n")
+        if figs:
+            self.html.append('<div class="plots">' + "".join(figs) + "</div>")
+
+    def raw_html(self, fragment: str, md: str) -> None:
+        """Markup the report itself wrote (never text from a run folder)."""
+        self.html.append(fragment)
+        self.md.append(md)

@@ -1,0 +1,91 @@
+"""The one skeleton every run shares: its name and folder, config.json, the clock, the
+epoch log, and the summary at the end. A pipeline reads
+
+    with start_run("fashion", config, options, default_name) as run:
+        splits = load(...); run.write_config(splits)      # data
+        trainer = build(...)                               # model
+        fit(run, trainer, epochs)                          # train (runs.fit)
+        ... evaluate on the test split, write plots ...    # test
+        run.finish(summary)                                # write
+
+When resuming, the saved config.json is compared with the new settings before anything
+else happens, and a difference refuses the resume with the names of the settings.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import time
+from dataclasses import dataclass
+from typing import Iterator
+
+from .. import settings
+from ..errors import RunError
+from .environment import versions
+from .files import read_json
+from .folder import RunFolder
+from .log import EpochLog
+from .options import RunOptions
+
+
+@dataclass
+class Run:
+    pipeline: str
+    folder: RunFolder
+    log: EpochLog
+    config: dict  # the resolved settings, as config.json records them
+    options: RunOptions
+    started: float  # time.perf_counter() when this process started the run
+    wall_before: float = 0.0  # wall seconds spent on the run by earlier, interrupted processes
+
+    @property
+    def name(self) -> str:
+        return self.folder.name
+
+    def wall_seconds(self) -> float:
+        """Wall time of the whole run so far, the parts before an interruption included."""
+        return self.wall_before + time.perf_counter() - self.started
+
+    def write_config(self, splits: dict | None = None, **extra) -> None:
+        """config.json: every setting, the split sizes, the software (not when resuming)."""
+        if self.options.resume:
+            return
+        record = {"pipeline": self.pipeline, **self.config, **extra, "versions": versions()}
+        if splits is not None:
+            record["splits"] = {s: len(y) for s, (_, y) in splits.items()}
+        self.folder.write_json("config.json", record)
+
+    def finish(self, summary: dict) -> dict:
+        """summary.json, with the wall time; returns the summary with the run's final path."""
+        summary = {"pipeline": self.pipeline, **summary, "wall_seconds": self.wall_seconds()}
+        self.folder.write_json("summary.json", summary)
+        return {**summary, "path": str(self.folder.final)}
+
+
+@contextlib.contextmanager
+def start_run(pipeline: str, config, options: RunOptions, default_name: str, epochs: int,
+              started: float | None = None, desc: str | None = None) -> Iterator[Run]:
+    """Open the run folder (see ``RunFolder``) and yield the run; commit it at the end."""
+    folder = RunFolder(options.out, options.name or default_name, overwrite=options.overwrite,
+                       resume=options.resume, new_version=options.new_version)
+    with folder:
+        record = dataclasses.asdict(config)
+        if options.resume:
+            check_resumable(folder, config)
+        log = EpochLog(folder, epochs, desc=desc or folder.name, show_progress=options.progress)
+        try:
+            yield Run(pipeline, folder, log, record, options, started or time.perf_counter())
+        finally:
+            log.close()
+
+
+def check_resumable(folder: RunFolder, config) -> None:
+    """Refuse (changing nothing) a resume whose settings differ from the interrupted run's."""
+    saved = read_json(folder.file("config.json"))
+    changed = settings.changed_settings(saved, config)
+    if changed:
+        flags = ", ".join(f"{settings.flag_name(k)} (was {settings.fmt(saved.get(k))}, now "
+                          f"{settings.fmt(getattr(config, k))})" for k in changed)
+        raise RunError(f"cannot resume {folder.path}: it was started with other settings: {flags}; resume with "
+                       "the same settings")
