@@ -186,3 +186,28 @@ def test_bad_configurations_are_clear_errors(rng):
         Pool2D(mode="min")
     with pytest.raises(ValueError, match="kernel_shape must be >= 1"):
         Conv2D(2, (0, 3))
+
+
+def unfused_col2im(dcols: np.ndarray, padded_shape, kernel_shape, out_hw, stride) -> np.ndarray:
+    """The reference: dcols (N, Ho, Wo, kh, kw, C) added back window by window."""
+    dX = np.zeros(padded_shape)
+    (kh, kw), (sh, sw) = kernel_shape, stride
+    for y in range(out_hw[0]):
+        for x in range(out_hw[1]):
+            dX[:, sh * y: sh * y + kh, sw * x: sw * x + kw, :] += dcols[:, y, x]
+    return dX
+
+
+@given(n=st.integers(1, 3), h=st.integers(3, 9), w=st.integers(3, 9), c=st.integers(1, 3), f=st.integers(1, 4),
+       kh=st.integers(1, 3), kw=st.integers(1, 3), sh=st.integers(1, 3), sw=st.integers(1, 3),
+       seed=st.integers(0, 2**32 - 1))
+def test_fused_col2im_equals_the_unfused_reference(n, h, w, c, f, kh, kw, sh, sw, seed):
+    from backproplab.nn.layers.im2col import col2im_product, output_shape
+
+    rng = np.random.default_rng(seed)
+    out_hw = output_shape((h, w), (kh, kw), ((0, 0), (0, 0)), (sh, sw), "test")
+    dZ = rng.standard_normal((n, *out_hw, f))
+    W = rng.standard_normal((kh, kw, c, f))
+    dcols = (dZ.reshape(-1, f) @ W.reshape(-1, f).T).reshape(n, *out_hw, kh, kw, c)  # dZ₂ W₂ᵀ, materialised
+    fused = col2im_product(dZ, W, (n, h, w, c), (sh, sw))
+    assert_close(fused, unfused_col2im(dcols, (n, h, w, c), (kh, kw), out_hw, (sh, sw)), what="col2im")

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from backproplab.nn.optimizers import SGD, Adam, initialize_optimizer
-from backproplab.nn.schedulers import Cosine, Exponential, initialize_scheduler
+from backproplab.nn.schedulers import Cosine, Exponential, Triangle, initialize_scheduler
 from conftest import assert_close
 
 
@@ -71,6 +71,13 @@ def test_schedules_match_their_formulas():
     warm = Cosine(0.1, total_epochs=10, warmup=2)
     assert warm(1) == pytest.approx(0.05) and warm(2) == pytest.approx(0.1) and warm(10) == pytest.approx(0)
     assert initialize_scheduler("constant", 0.3)(1234) == 0.3
+
+
+def test_triangle_rises_then_falls_linearly():
+    tri = Triangle(1.0, total_epochs=10, peak=0.25, start=0.2, end=0.05)
+    assert tri(0) == pytest.approx(0.2) and tri(2.5) == pytest.approx(1.0) and tri(10) == pytest.approx(0.05)
+    assert tri(1.25) == pytest.approx(0.6) and tri(6.25) == pytest.approx(0.525)
+    assert tri(20) == pytest.approx(0.05)  # past the end it stays at the end
 
 
 def test_schedule_drives_the_optimizer_step():

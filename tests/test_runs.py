@@ -221,3 +221,17 @@ def test_readers_refuse_files_larger_than_a_run_writes(tmp_path):
         f.truncate(17 * 2**20)
     with pytest.raises(RunFileError, match="larger than"):
         read_metrics(big)
+
+
+def test_tensorboard_event_files_hold_every_epoch(tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from backproplab.iris import IrisConfig, run
+    from backproplab.runs.options import RunOptions
+
+    s = run(IrisConfig(hidden=[4], lr=[0.1], epochs=5), RunOptions(out=str(tmp_path), name="r", progress=False,
+                                                                 tensorboard=True))
+    events = EventAccumulator(os.path.join(s["path"], "tensorboard"))
+    events.Reload()
+    assert [e.step for e in events.Scalars("loss/validation")] == [1, 2, 3, 4, 5]
+    assert {"loss/train", "accuracy/validation", "learning_rate"} <= set(events.Tags()["scalars"])

@@ -81,12 +81,18 @@ def cmd_pipeline(args) -> int:
     import importlib
 
     from .runs.options import RunOptions
+    from .runs.run import process_rank
 
     config = settings.from_args(config_class(args.command), args)
     options = settings.from_args(RunOptions, args)
     module = importlib.import_module(f"backproplab.{args.command}")
-    summary = module.run(config, options)
-    print(module.describe_result(summary))
+    try:
+        summary = module.run(config, options)
+    finally:
+        if "backproplab.distributed" in sys.modules:  # leave torchrun's process group, if one was joined
+            sys.modules["backproplab.distributed"].finish()
+    if process_rank() == 0:  # under torchrun, one process speaks for the job
+        print(module.describe_result(summary))
     return 0
 
 

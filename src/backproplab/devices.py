@@ -27,9 +27,10 @@ def start_torch(device_name: str, threads: int | None, seed: int) -> tuple[torch
     """(device, process group, shuffle Generator) for a run, with torch seeded.
 
     CPU threads: ``threads``, or every core shared evenly among the processes torchrun
-    started on this machine. torch's generator is seeded with seed + rank (each process
-    draws its own dropout masks and augmentations); the shuffle Generator with the seed
-    alone, so every process cuts the same global batches.
+    started on this machine. torch's generator is seeded with the seed in every process,
+    so every process builds the same initial model; ``Dist.split_random_streams`` then
+    gives each process its own dropout and augmentation stream. The shuffle Generator is
+    seeded with the seed alone, so every process cuts the same global batches.
     """
     device = choose_device(device_name)
     dist = Dist.from_env(device.type)
@@ -39,11 +40,14 @@ def start_torch(device_name: str, threads: int | None, seed: int) -> tuple[torch
     else:
         per_node = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
         torch.set_num_threads(threads or max(1, (os.cpu_count() or 1) // per_node))
-    torch.manual_seed(seed + dist.rank)
+    torch.manual_seed(seed)
     return device, dist, np.random.default_rng(seed)
 
 
 def describe(device: torch.device, dist: Dist) -> dict:
     """What config.json records about where the run trained."""
-    return {"device": str(device), **dist.describe(), "threads": torch.get_num_threads() if device.type == "cpu"
-            else None, "cpu_capability": torch.backends.cpu.get_cpu_capability()}
+    devices = [f"cuda:{i} ({torch.cuda.get_device_name(i)})" for i in range(torch.cuda.device_count())] \
+        if device.type == "cuda" else ["cpu"]
+    return {"device": str(device), **dist.describe(), "devices": devices,
+            "threads": torch.get_num_threads() if device.type == "cpu" else None,
+            "cpu_capability": torch.backends.cpu.get_cpu_capability()}

@@ -61,7 +61,20 @@ class Dist:
         return cls(rank, world, local_rank, backend)
 
     def describe(self) -> dict:
-        return {"world_size": self.world, "backend": self.backend or "none"}
+        return {"world_size": self.world, "backend": self.backend or "none",
+                "sharding": "each global batch in world_size contiguous pieces, in the order the seeded shuffle "
+                            "gives; torch's generator seeded with seed + rank after the model is built"}
+
+    def split_random_streams(self, seed: int) -> None:
+        """After the (identical) model is built: each process its own dropout and augmentation
+        stream, seed + rank. A single process keeps its one stream untouched."""
+        if self.world > 1:
+            torch.manual_seed(seed + self.rank)
+
+    def check_batch(self, batch_size: int) -> None:
+        if batch_size % self.world:
+            raise UsageError(f"--batch-size {batch_size} is not divisible by the {self.world} processes: each "
+                             "process takes an equal share of every global batch; use a multiple of the world size")
 
     # -- sharding ----------------------------------------------------------------------------
 
@@ -112,6 +125,9 @@ class Dist:
         dist.broadcast_object_list(box, src=0)
         return box[0]
 
-    def close(self) -> None:
-        if self.world > 1 and dist.is_initialized():
-            dist.destroy_process_group()
+
+
+def finish() -> None:
+    """Leave torchrun's process group at the end of a run (nothing without torchrun)."""
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()

@@ -31,7 +31,7 @@ from .numpy_training import NumpyTrainer
 from .runs.fit import fit
 from .runs.options import RunOptions
 from .runs.outputs import write_outputs
-from .runs.run import Run, start_run
+from .runs.run import Run, start_run, world_size
 from .settings import Range, setting
 from .shared_settings import FRACTION, ImageData, Recipe
 
@@ -60,6 +60,8 @@ def check_config(c: FashionConfig) -> None:
     settings.check(c)
     if c.model == "cnn" and c.engine != "numpy":
         raise UsageError("the Fashion-MNIST CNN is built from the NumPy library: use --engine numpy --model cnn")
+    if c.engine == "numpy" and world_size() > 1:
+        raise UsageError("torchrun trains the PyTorch engine only; run the NumPy engine without torchrun")
 
 
 def run_name(c: FashionConfig) -> str:

@@ -36,10 +36,11 @@ class Split:
     y: torch.Tensor  # integer labels, on the same device
 
 
-def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
-    """Every parameter group's rate at η(t), times the group's own ``lr_scale`` (default 1)."""
+def set_lr(optimizer, lr: float, t: float) -> None:
+    """Every parameter group's rate at η(t), times the group's own ``lr_scale`` (default 1);
+    0 once t reaches the group's ``until`` (a group trained for the first epochs only)."""
     for group in optimizer.param_groups:
-        group["lr"] = lr * group.get("lr_scale", 1.0)
+        group["lr"] = lr * group.get("lr_scale", 1.0) if t < group.get("until", math.inf) else 0.0
 
 
 class TorchTrainer:
@@ -47,7 +48,8 @@ class TorchTrainer:
 
     def __init__(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer, schedule: Callable[[float], float],
                  data: dict[str, Split], batch_size: int, rng: np.random.Generator, *,
-                 augment: Callable[[torch.Tensor, int], torch.Tensor] | None = None, label_smoothing: float = 0.0,
+                 augment: Callable[[torch.Tensor, torch.Tensor, int], torch.Tensor] | None = None,
+                 label_smoothing: float = 0.0,
                  autocast_dtype: torch.dtype | None = None, eval_views: Callable | None = None,
                  dist: Dist | None = None) -> None:
         self.model, self.optimizer, self.schedule = model, optimizer, schedule
@@ -74,9 +76,10 @@ class TorchTrainer:
             idx = batch[self.dist.shard(len(batch))]  # this process's part of the global batch
             x, y = train.X[idx], train.y[idx]
             if self.augment is not None:
-                x = self.augment(x, epoch)
-            lr = self.schedule(epoch + b / len(slices))
-            set_lr(self.optimizer, lr)
+                x = self.augment(x, idx, epoch)
+            t = epoch + b / len(slices)
+            lr = self.schedule(t)
+            set_lr(self.optimizer, lr, t)
             with torch.autocast(device_type=device.type, dtype=self.autocast_dtype,
                                 enabled=self.autocast_dtype is not None):
                 logits = self.net(x)

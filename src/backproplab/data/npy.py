@@ -28,8 +28,8 @@ def read_npy(path: str | Path, what: str, max_bytes: int = MAX_NPY_BYTES) -> np.
                 read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else \
                     np.lib.format.read_array_header_2_0
                 header = read_header(f, max_header_size=10000)
-            except (ValueError, SyntaxError, EOFError) as err:
-                raise DataError(f"{what} {path}: not a plain .npy array ({err})") from None
+            except Exception as err:  # numpy's header parser raises many kinds on a damaged header
+                raise DataError(f"{what} {path}: not a plain .npy array ({type(err).__name__}: {err})") from None
             shape, fortran, dtype = header
             if dtype.hasobject:
                 raise DataError(f"{what} {path}: holds Python objects; only plain numbers are read (no pickles)")

@@ -8,6 +8,7 @@ so a schedule can change the rate every step; ``staircase`` floors it to whole s
 | constant    | η₀                                                                   |
 | exponential | η₀ · decay^(t / stage_length), or decay^⌊t / stage_length⌋ (staircase) |
 | cosine      | η_min + ½(η₀ − η_min)(1 + cos(π t / T)), after an optional linear warm-up |
+| triangle    | linear from s·η₀ at t = 0 up to η₀ at t = p·T, then linear down to e·η₀ at t = T |
 """
 
 from __future__ import annotations
@@ -72,7 +73,33 @@ class Cosine:
         return self.lr_min + 0.5 * (self.lr - self.lr_min) * (1 + math.cos(math.pi * progress))
 
 
-SCHEDULES = {"constant": Constant, "exponential": Exponential, "cosine": Cosine}
+@dataclass
+class Triangle:
+    """A linear rise and a linear fall (the fast-CIFAR recipes' one-cycle schedule)."""
+
+    lr: float
+    total_epochs: float  # T: the fall ends at t = T
+    peak: float = 0.25  # p: the fraction of T at which the rate is lr
+    start: float = 0.2  # s: the rate at t = 0, as a fraction of lr
+    end: float = 0.0  # e: the rate at t = T, as a fraction of lr
+
+    def __post_init__(self):
+        _positive("lr", self.lr)
+        _positive("total_epochs", self.total_epochs)
+        if not 0 < self.peak < 1:
+            raise ValueError(f"peak must be in (0, 1); got {self.peak!r}")
+        for name in ("start", "end"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ValueError(f"{name} must be in [0, 1]; got {getattr(self, name)!r}")
+
+    def __call__(self, t: float) -> float:
+        x = min(max(t / self.total_epochs, 0.0), 1.0)
+        if x < self.peak:
+            return self.lr * (self.start + (1 - self.start) * x / self.peak)
+        return self.lr * (1 + (self.end - 1) * (x - self.peak) / (1 - self.peak))
+
+
+SCHEDULES = {"constant": Constant, "exponential": Exponential, "cosine": Cosine, "triangle": Triangle}
 
 
 def initialize_scheduler(name: str, lr: float, **kwargs):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from .folder import RunFolder
 from .progress import progress
+from .tensorboard import EventWriter
 
 COLUMNS = ["epoch", "train_loss", "val_loss", "train_accuracy", "val_accuracy", "train_error", "val_error", "lr",
            "seconds", "eval_seconds"]
@@ -20,10 +21,12 @@ TIME_COLUMNS = ("seconds", "eval_seconds")
 
 
 class EpochLog:
-    def __init__(self, run: RunFolder | None, epochs: int, desc: str, show_progress: bool = True) -> None:
+    def __init__(self, run: RunFolder | None, epochs: int, desc: str, show_progress: bool = True,
+                 tensorboard: bool = False) -> None:
         self.run = run
         self.rows: list[dict] = []
         self.epochs = epochs
+        self.events = EventWriter(run.file("tensorboard")) if tensorboard and run is not None else None
         self.bar = progress(epochs, desc=desc, enabled=show_progress)
 
     def restore(self, rows: list[dict]) -> None:
@@ -40,8 +43,12 @@ class EpochLog:
         self.rows.append(record)
         if self.run is not None:
             self.run.write_csv("metrics.csv", self.rows, COLUMNS)
+        if self.events is not None:
+            self.events.add(record)
         self.bar.n = len(self.rows)  # exact, whatever the fractions added up to
         self.bar.set_postfix({k: f"{record[k]:.4f}" for k in ("train_loss", "val_loss", "val_accuracy")})
 
     def close(self) -> None:
         self.bar.close()
+        if self.events is not None:
+            self.events.close()

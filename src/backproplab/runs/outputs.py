@@ -15,6 +15,8 @@ def write_outputs(run: Run, title: str, y_true: np.ndarray | None, y_pred: np.nd
                   class_names: list[str], second: str = "accuracy", chosen_epoch: int | None = None,
                   images: np.ndarray | None = None, first_weights: np.ndarray | None = None,
                   image_shape: tuple[int, int] | None = None, feature_names: list[str] | None = None) -> None:
+    if not run.writes:
+        return
     folder, rows = run.folder, run.log.rows
     plots.save(plots.curves_figure(rows, "loss", title, chosen_epoch), folder.file("loss.png"))
     plots.save(plots.curves_figure(rows, second, title, chosen_epoch), folder.file(f"{second}.png"))

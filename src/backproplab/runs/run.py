@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import os
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Iterator
 
 from .. import settings
@@ -29,6 +31,37 @@ from .log import EpochLog
 from .options import RunOptions
 
 
+def world_size() -> int:
+    """How many processes torchrun started for this job (1 without torchrun)."""
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
+def process_rank() -> int:
+    """This process's rank under torchrun (0 otherwise): only rank 0 writes anything."""
+    return int(os.environ.get("RANK", "0")) if world_size() > 1 else 0
+
+
+class SilentFolder:
+    """The run folder of a process that writes nothing (a torchrun rank other than 0): it
+    knows the run's name and final path, and every write is a no-op."""
+
+    def __init__(self, out: str, name: str, rank: int) -> None:
+        self.name, self.final = name, Path(out) / name
+        self.path = Path(f"/nonexistent/backproplab-rank-{rank}")  # a stray write would fail loudly
+
+    def file(self, name: str) -> Path:
+        return self.path / name
+
+    def write_json(self, name: str, obj) -> None:
+        pass
+
+    def write_text(self, name: str, text: str) -> None:
+        pass
+
+    def write_csv(self, name: str, rows, columns) -> None:
+        pass
+
+
 @dataclass
 class Run:
     pipeline: str
@@ -38,6 +71,7 @@ class Run:
     options: RunOptions
     started: float  # time.perf_counter() when this process started the run
     wall_before: float = 0.0  # wall seconds spent on the run by earlier, interrupted processes
+    writes: bool = True  # False for torchrun's ranks other than 0
 
     @property
     def name(self) -> str:
@@ -66,14 +100,23 @@ class Run:
 @contextlib.contextmanager
 def start_run(pipeline: str, config, options: RunOptions, default_name: str, epochs: int,
               started: float | None = None, desc: str | None = None) -> Iterator[Run]:
-    """Open the run folder (see ``RunFolder``) and yield the run; commit it at the end."""
+    """Open the run folder (see ``RunFolder``) and yield the run; commit it at the end.
+    Under torchrun only rank 0 does so; the other ranks get a run that writes nothing."""
+    rank = process_rank()
+    if rank != 0:
+        name = options.name or default_name
+        log = EpochLog(None, epochs, desc=name, show_progress=False)
+        yield Run(pipeline, SilentFolder(options.out, name, rank), log, dataclasses.asdict(config), options,
+                  started or time.perf_counter(), writes=False)
+        return
     folder = RunFolder(options.out, options.name or default_name, overwrite=options.overwrite,
                        resume=options.resume, new_version=options.new_version)
     with folder:
         record = dataclasses.asdict(config)
         if options.resume:
             check_resumable(folder, config)
-        log = EpochLog(folder, epochs, desc=desc or folder.name, show_progress=options.progress)
+        log = EpochLog(folder, epochs, desc=desc or folder.name, show_progress=options.progress,
+                       tensorboard=options.tensorboard)
         try:
             yield Run(pipeline, folder, log, record, options, started or time.perf_counter())
         finally:

@@ -1,0 +1,98 @@
+"""The architecture holds: who may import whom, no import changes global state, every
+function fits on a screen, and nothing hard-codes a run in the report."""
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "backproplab"
+PIPELINES = {"iris", "fashion", "fashion_torch", "cifar", "cifar_net", "homework"}
+
+
+def imports(path: Path) -> set[str]:
+    """The backproplab modules a file imports (relative imports resolved), at any depth."""
+    package = path.relative_to(SRC.parent).with_suffix("").parts[:-1]
+    out = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package[: len(package) - node.level + 1]
+                name = ".".join([*base, node.module] if node.module else base)
+            else:
+                name = node.module or ""
+            out |= {name} | {f"{name}.{a.name}" for a in node.names}
+        elif isinstance(node, ast.Import):
+            out |= {a.name for a in node.names}
+    return {n for n in out if n.startswith("backproplab")}
+
+
+def files(part: str):
+    return sorted((SRC / part).rglob("*.py")) if (SRC / part).is_dir() else [SRC / f"{part}.py"]
+
+
+def top(name: str) -> str:
+    return name.split(".")[1] if name.count(".") else name
+
+
+@pytest.mark.parametrize("part, forbidden", [
+    ("nn", {"data", "runs", "report", "cli", "torch_training", "numpy_training", *PIPELINES}),
+    ("data", {"nn", "report", "cli", "torch_training", "numpy_training", *PIPELINES}),
+    ("runs", {"nn", "report", "cli", "torch_training", "numpy_training", *PIPELINES}),
+    ("report", {"nn", "data", "cli", "torch_training", "numpy_training", *PIPELINES}),
+    *[(p, {"cli"}) for p in sorted(PIPELINES)],
+])
+def test_who_may_import_whom(part, forbidden):
+    for path in files(part):
+        bad = {n for n in imports(path) if top(n) in forbidden}
+        assert not bad, f"{path.relative_to(SRC)} imports {sorted(bad)}"
+
+
+def test_the_library_imports_numpy_and_nothing_else():
+    blocked = ["torch", "matplotlib", "tqdm", "platformdirs", "markdown_it", "latex2mathml"]
+    code = (f"import sys\nfor m in {blocked!r}: sys.modules[m] = None\n"
+            "import backproplab.nn as nn, numpy as np\n"
+            "m = nn.NeuralNetwork([{'name': 'fully_connected', 'activation': 'softmax'}], n_classes=2)\n"
+            "m.fit(np.zeros((4, 3), np.float32), np.array([0, 1, 0, 1]), epochs=1, batch_size=2)\n"
+            "print(sorted(k.split('.')[0] for k in sys.modules if k.split('.')[0] in ('backproplab',) "
+            "or k.split('.')[0] in " f"{blocked!r}" " and sys.modules[k] is not None))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "torch" not in out.stdout and "matplotlib" not in out.stdout
+
+
+def test_importing_any_module_leaves_the_matplotlib_backend_alone():
+    modules = sorted(".".join(p.relative_to(SRC.parent).with_suffix("").parts) for p in SRC.rglob("*.py")
+                     if p.name != "__main__.py")
+    code = ("import matplotlib\nmatplotlib.use('svg')\nimport importlib, torch\n"
+            f"for m in {modules!r}: importlib.import_module(m)\n"
+            "print(matplotlib.get_backend(), torch.get_num_threads())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    backend, threads = out.stdout.split()
+    assert backend == "svg"
+    before = subprocess.run([sys.executable, "-c", "import torch; print(torch.get_num_threads())"],
+                            capture_output=True, text=True).stdout.strip()
+    assert threads == before  # no import sets the thread count either
+
+
+def test_no_function_is_longer_than_a_screen():
+    long = []
+    for path in SRC.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.end_lineno - node.lineno + 1 >= 60:
+                long.append(f"{path.relative_to(SRC)}:{node.lineno} {node.name}")
+    assert not long, long
+
+
+def test_every_module_can_be_read_in_one_sitting():
+    sizes = {str(p.relative_to(SRC)): len(p.read_text().splitlines()) for p in SRC.rglob("*.py")}
+    assert max(sizes.values()) <= 400, sorted(sizes.items(), key=lambda kv: -kv[1])[:3]
+
+
+def test_the_report_hard_codes_no_architecture():
+    text = "\n".join(p.read_text() for p in files("report"))
+    for fixed in ("512 → 512", "784 → 512", "16, 32, 64, 128", "Conv 3×3 (16)"):
+        assert fixed not in text

@@ -1,0 +1,33 @@
+"""An installed wheel (not the source checkout) carries what it needs: the derivations and
+the report's style ship inside the package, so a report written from a wheel has them."""
+
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_a_wheel_installed_in_a_fresh_environment_writes_the_derivations(tmp_path):
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
+                            str(tmp_path / "dist"), str(ROOT)], capture_output=True, text=True)
+    assert built.returncode == 0, built.stderr
+    (wheel,) = (tmp_path / "dist").glob("backproplab-*.whl")
+    subprocess.run([sys.executable, "-m", "venv", str(tmp_path / "fresh")], check=True)
+    python = tmp_path / "fresh" / "bin" / "python"
+    subprocess.run([python, "-m", "pip", "install", "-q", "--no-deps", "--no-index", str(wheel)], check=True)
+    # the dependencies (numpy, matplotlib, ...) come from this environment's site-packages; backproplab
+    # itself only from the wheel: an editable install is reached through a .pth file, which PYTHONPATH skips
+    deps = sysconfig.get_paths()["purelib"]
+    code = ("import backproplab, sys; from backproplab.homework import AllOptions, gradcheck_stage; "
+            "from backproplab.runs.options import RunOptions; from backproplab.report import build_report; "
+            f"gradcheck_stage(RunOptions(out={str(tmp_path / 'out')!r}, name='gradcheck'), AllOptions()); "
+            f"print(backproplab.__file__); print(build_report([{str(tmp_path / 'out')!r}]))")
+    out = subprocess.run([python, "-c", code], capture_output=True, text=True, cwd=tmp_path,
+                         env={"PYTHONPATH": deps, "PATH": "/usr/bin:/bin", "MPLBACKEND": "Agg"})
+    assert out.returncode == 0, out.stderr
+    assert f"{tmp_path / 'fresh'}/lib/" in out.stdout  # the wheel's copy, not the checkout
+    assert str(ROOT / "src") not in out.stdout
+    page = (tmp_path / "out" / "report.html").read_text()
+    assert 'id="derivations"' in page and "Batch normalisation" in page and "<math" in page
