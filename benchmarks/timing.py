@@ -1,10 +1,21 @@
-"""What the timing benchmarks share: one thread count for every library, and a median timer."""
+"""What the benchmarks share: thread counts, a median timer, the machine's description, and
+running a command with PyTorch held to an instruction set.
+
+Every benchmark prints ``machine()`` first: the CPU model, the vector instruction sets it
+has, the one PyTorch actually uses, and the core count. ``ISA["avx2"]`` is the environment
+that holds PyTorch (ATen and oneDNN) to AVX2 on a CPU that has AVX-512; ``machine()``
+reports whether it took effect.
+"""
 
 from __future__ import annotations
 
 import os
+import platform
 import statistics
 import time
+
+#: environments for the two instruction sets measured: the CPU's own, and AVX2 only
+ISA = {"native": {}, "avx2": {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2"}}
 
 
 def use_threads(n: int) -> None:
@@ -25,3 +36,39 @@ def time_it(fn, repeats: int) -> float:
         fn()
         times.append(time.perf_counter() - t)
     return statistics.median(times)
+
+
+def cpu_description() -> str:
+    model, flags = platform.processor() or platform.machine(), set()
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name") and model in (platform.machine(), ""):
+                model = line.split(":", 1)[1].strip()
+            if line.startswith("flags"):
+                flags = set(line.split(":", 1)[1].split())
+                break
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    vector = [f for f in ("avx2", "fma", "avx512f", "avx512bw", "avx512_vnni", "avx512_bf16", "amx_tile") if f in flags]
+    return f"{model} ({os.cpu_count()} cores; {', '.join(vector) or 'flags unknown'})"
+
+
+def machine() -> str:
+    """One line naming the CPU, its vector flags, and what PyTorch uses."""
+    import torch
+
+    return (f"# {cpu_description()}; PyTorch {torch.__version__} uses {torch.backends.cpu.get_cpu_capability()} "
+            f"({torch.get_num_threads()} threads); {time.strftime('%Y-%m-%d')}")
+
+
+def sgemm_gflops(n: int = 4096, repeats: int = 5) -> float:
+    """GFLOP/s of PyTorch's float32 matrix product at n × n: the cores' practical limit."""
+    import torch
+
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    seconds = time_it(lambda: a @ b, repeats)
+    return 2 * n**3 / seconds / 1e9

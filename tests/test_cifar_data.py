@@ -111,3 +111,11 @@ def test_predict_on_arrays(tmp_path):
     np.save(tmp_path / "objects.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
     with pytest.raises(DataError, match="holds Python objects; only plain numbers are read"):
         cifar10.read_image_array(tmp_path / "objects.npy")
+
+
+def test_a_label_too_large_for_any_integer_type_is_a_clear_error(tmp_path):
+    from cifar_fixtures import write_batch
+
+    write_batch(tmp_path / "data_batch_1", 3, seed=0, labels=[1, 2**70, 3])
+    with pytest.raises(DataError, match="labels must lie in 0..9; found 1180591620717411303424"):
+        cifar10.read_batch(tmp_path / "data_batch_1")

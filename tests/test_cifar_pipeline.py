@@ -10,12 +10,12 @@ import pytest
 import torch
 
 from backproplab.cifar import CifarConfig, channel_stats, predictions_csv, run
-from backproplab.cifar_net import TTA, augment, translate
+from backproplab.cifar_net import TTA, augment, flip_mask, translate
 from backproplab.cli import main
 from backproplab.runs.options import RunOptions
 from cifar_fixtures import write_cifar
 
-TINY = dict(profile="cpu", widths=[4, 8, 8, 8], epochs=2, batch_size=32, device="cpu")
+TINY = dict(profile="cpu", widths=[4, 8, 8], epochs=2, batch_size=32, device="cpu")
 
 
 def options(out, name=None):
@@ -76,14 +76,24 @@ def test_a_constant_channel_is_centred_not_divided_by_zero():
 
 def test_augmentation_keeps_shapes_and_moves_pixels_only():
     torch.manual_seed(0)
-    x = torch.arange(2 * 3 * 8 * 8, dtype=torch.float32).reshape(2, 3, 8, 8) + 1
-    out = augment(x, 0, padding=2, flip=True)
+    x = torch.arange(4 * 3 * 8 * 8, dtype=torch.float32).reshape(4, 3, 8, 8) + 1
+    idx = torch.tensor([2, 0, 3, 1])
+    out = augment(x, idx, 0, padding=2, flips=flip_mask(4, seed=0))
     assert out.shape == x.shape and out.dtype == x.dtype
-    for i in range(2):  # every output pixel is an input pixel of the same image and channel, or padding 0
+    for i in range(4):  # every output pixel is an input pixel of the same image and channel (reflect padding)
         for ch in range(3):
-            values = set(out[i, ch].flatten().tolist()) - {0.0}
-            assert values <= set(x[i, ch].flatten().tolist())
-    assert torch.equal(augment(x, 0, padding=0, flip=False), x)
+            assert set(out[i, ch].flatten().tolist()) <= set(x[i, ch].flatten().tolist())
+    assert torch.equal(augment(x, idx, 0, padding=0, flips=None), x)
+
+
+def test_flips_alternate_every_epoch_for_every_image():
+    x = torch.randn(6, 3, 5, 5)
+    idx = torch.arange(6)
+    mask = flip_mask(6, seed=3)
+    even, odd = augment(x, idx, 4, padding=0, flips=mask), augment(x, idx, 5, padding=0, flips=mask)
+    for i in range(6):
+        mirrored = torch.equal(even[i], x[i].flip(2))
+        assert mirrored == bool(mask[i]) and torch.equal(odd[i], x[i] if mirrored else x[i].flip(2))
 
 
 def test_translate_moves_the_image_and_fills_the_border_with_zero():
@@ -109,7 +119,7 @@ def test_tta_levels_average_the_documented_views():
 
 def test_tta_level_from_the_cli_reaches_the_config(tmp_path, cifar_dir):
     assert main(["cifar", "--data-dir", cifar_dir, "--out", str(tmp_path), "--name", "r", "--no-progress",
-                 "--device", "cpu", "--widths", "4,8,8,8", "--epochs", "1", "--batch-size", "64", "--tta", "2"]) == 0
+                 "--device", "cpu", "--widths", "4,8,8", "--epochs", "1", "--batch-size", "64", "--tta", "2"]) == 0
     assert json.loads((tmp_path / "r" / "config.json").read_text())["tta"] == 2
     assert all(p["tta"] == 2 for p in CifarConfig.PROFILES.values())
 
@@ -127,7 +137,7 @@ def test_device_choice_falls_back_to_cpu_and_refuses_a_missing_gpu():
 
 @pytest.mark.parametrize(
     "flags, message",
-    [(["--epochs", "0"], "--epochs must be in [1, 10000]"), (["--widths", "8,8"], "needs exactly 4"),
+    [(["--epochs", "0"], "--epochs must be in [1, 10000]"), (["--widths", "8,0"], "--widths must be in [1, 4096]"),
      (["--profile", "fast"], "--profile must be one of"), (["--crop-padding", "20"], "--crop-padding must be in [0, 8]"),
      (["--tta", "3"], "--tta must be one of 0, 1, 2")],
 )

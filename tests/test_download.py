@@ -100,3 +100,20 @@ def test_without_network_the_data_are_reported_missing_with_the_reason(tmp_path,
     with pytest.raises(discovery.DataNotFoundError, match=r"the download failed \(could not download") as err:
         cifar10.load(download=True)
     assert err.value.how_to_get and err.value.looked_in
+
+
+def test_download_command_fills_the_cache(server, tmp_path, monkeypatch, capsys):
+    from backproplab.cli import main
+
+    root, url = server
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("BACKPROPLAB_MIRROR", url)
+    write_fashion(root)
+    monkeypatch.setattr(fashion_mnist, "FILES", {n: (md5((root / n).read_bytes()), (root / n).stat().st_size)
+                                                 for n in fashion_mnist.FILES})
+    assert main(["download", "fashion"]) == 0
+    assert "fashion: " in capsys.readouterr().out
+    assert sorted(os.listdir(tmp_path / "cache" / "backproplab" / "fashion-mnist")) == sorted(fashion_mnist.FILES)
+    monkeypatch.setenv("BACKPROPLAB_MIRROR", "http://127.0.0.1:9/")
+    assert main(["download", "cifar"]) == 2
+    assert "could not download" in capsys.readouterr().err

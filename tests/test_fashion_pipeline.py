@@ -115,3 +115,27 @@ def test_cli_missing_file_names_it(tmp_path, capsys, small_data):
     os.remove(os.path.join(small_data, "train-labels-idx1-ubyte.gz"))
     assert main(["fashion", "--data-dir", small_data, "--out", str(tmp_path / "runs"), "--no-progress"]) == 2
     assert "is missing train-labels-idx1-ubyte.gz" in capsys.readouterr().err
+
+
+def test_mirror_flips_every_image_left_right_in_both_engines():
+    import numpy as np
+    import torch
+
+    from backproplab.fashion import flip_half, mirror
+    from backproplab.fashion_torch import mirror as torch_mirror
+
+    X = np.arange(3 * 784, dtype=np.float32).reshape(3, 784)
+    M = mirror(X).reshape(3, 28, 28)
+    assert np.array_equal(M, X.reshape(3, 28, 28)[:, :, ::-1])
+    assert np.array_equal(mirror(X[..., None].reshape(3, 28, 28, 1)), M[..., None])  # the CNN's NHWC layout
+    assert np.array_equal(torch_mirror(torch.from_numpy(X)).numpy().reshape(3, 28, 28), M)
+    flipped = flip_half(X, np.random.default_rng(0))
+    assert all(np.array_equal(f, x) or np.array_equal(f, mirror(x[None])[0]) for f, x in zip(flipped, X))
+
+
+def test_flips_and_test_time_mirroring_run_in_both_engines(tmp_path, small_data):
+    kw = dict(epochs=1, train_limit=400, test_limit=100, data_dir=small_data, device="cpu", hidden=[16], flip=True,
+              tta=1)
+    for engine in ("torch", "numpy"):
+        s = run(FashionConfig(engine=engine, **kw), options(tmp_path))
+        assert json.load(open(os.path.join(s["path"], "config.json")))["flip"] is True

@@ -72,6 +72,10 @@ def test_killed_at_a_random_epoch_then_resumed_gives_the_same_metrics(data, tmp_
     assert resumed.returncode == 0, resumed.stderr
     assert metrics(tmp_path / "r") == uninterrupted[engine]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r"]  # nothing left that the next run trips on
+    summary = __import__("json").loads((tmp_path / "r" / "summary.json").read_text())
+    epochs = list(csv.DictReader(open(tmp_path / "r" / "metrics.csv")))
+    # the time spent before the interruption counts: at least every epoch's training time
+    assert summary["wall_seconds"] >= sum(float(r["seconds"]) + float(r["eval_seconds"]) for r in epochs)
 
 
 def test_a_refused_resume_changes_nothing_on_disk(data, tmp_path):

@@ -86,3 +86,19 @@ def test_bad_inputs_are_clear_errors():
         initialize_loss("mse")
     with pytest.raises(ValueError, match=r"labels must lie in 0..2"):
         one_hot(np.array([0, 3]), 3)
+
+
+@given(m=st.integers(1, 32), k=st.integers(2, 20), eps=st.floats(0.0, 0.9), seed=st.integers(0, 2**32 - 1))
+def test_label_smoothing_matches_torch_through_softmax(m, k, eps, seed):
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, k, size=m)
+    Z = rng.standard_normal((m, k)) * 3
+    z = torch.tensor(Z, requires_grad=True)
+    ref = torch.nn.functional.cross_entropy(z, torch.tensor(labels), label_smoothing=eps)
+    ref.backward()
+    softmax, loss = Softmax(), CrossEntropy(label_smoothing=eps)
+    Y, Y_hat = one_hot(labels, k), softmax.forward(Z)
+    assert_close(loss.forward(Y, Y_hat), ref.item(), what="smoothed cross-entropy")
+    assert_close(softmax.backward(Z, loss.backward(Y, Y_hat)), z.grad.numpy(), what="smoothed dZ", tol=1e-9)
+    P = 0.05 + 0.9 * rng.dirichlet(np.ones(k), size=m)
+    assert check_gradients(lambda Q: loss.forward(Y, Q), loss.backward(Y, P), P, 1.0) < 1e-7

@@ -121,3 +121,28 @@ def test_state_dict_round_trip_uses_pytorch_style_keys():
 def test_predict_before_training_is_a_clear_error():
     with pytest.raises(RuntimeError, match="not built yet"):
         NeuralNetwork(SPECS).predict(np.zeros((2, 5)))
+
+
+def test_a_non_finite_output_stops_training_naming_the_step():
+    from backproplab.nn.training import train_epoch
+
+    X = np.ones((40, 5), dtype=np.float32)
+    X[17] = np.nan  # one bad example: the batch that holds it fails
+    model = NeuralNetwork(SPECS, optimizer=SGD(0.1), seed=0, n_classes=3)
+    with pytest.raises(FloatingPointError, match=r"epoch 3, step \d+: the network's output is not finite"):
+        train_epoch(model, X, np.arange(40) % 3, 8, np.random.default_rng(0), epoch=2)
+
+
+def test_the_torch_trainer_stops_at_a_non_finite_loss():
+    import torch
+
+    from backproplab.errors import TrainingError
+    from backproplab.torch_training import Split, TorchTrainer
+
+    X = torch.ones(32, 4)
+    X[5] = float("inf")
+    model = torch.nn.Linear(4, 3)
+    trainer = TorchTrainer(model, torch.optim.SGD(model.parameters(), lr=0.1), lambda t: 0.1,
+                           {"train": Split(X, torch.arange(32) % 3)}, 8, np.random.default_rng(0))
+    with pytest.raises(TrainingError, match=r"the training loss is nan at epoch 1, step \d+"):
+        trainer.train_epoch(0, lambda f: None)

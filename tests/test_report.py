@@ -43,13 +43,15 @@ def results(tmp_path_factory):
     gradcheck_stage(RunOptions(out=str(root), name="gradcheck"), AllOptions())
     iris_run(IrisConfig(lr=[0.05, 0.5], hidden=[4, 8], epochs=10, other_splits=2),
              RunOptions(out=str(root), name="iris-sweep", progress=False))
-    fake_run(root / "fashion-torch-mlp", "fashion", {"engine": "torch", "model": "mlp", "test_accuracy": 0.905}, 
+    fake_run(root / "fashion-torch-mlp", "fashion", {"engine": "torch", "model": "mlp", "test_accuracy": 0.912,
+                                                     "wall_seconds": 80.0}, 
              {"engine": "torch"}, 9)
-    fake_run(root / "fashion-numpy-mlp", "fashion", {"engine": "numpy", "model": "mlp", "test_accuracy": 0.903},
+    fake_run(root / "fashion-numpy-mlp", "fashion", {"engine": "numpy", "model": "mlp", "test_accuracy": 0.910},
              {"engine": "numpy"}, 9)
     fake_run(root / "fashion-numpy-cnn", "fashion", {"engine": "numpy", "model": "cnn", "test_accuracy": 0.91,
                                                      "architecture": "0 Conv2D  16 filters 3x3"})
-    fake_run(root / "cifar", "cifar", {"profile": "cpu", "test_accuracy": 0.8}, {"profile": "cpu", "tta": 2}, 9)
+    fake_run(root / "cifar", "cifar", {"profile": "cpu", "test_accuracy": 0.83, "eval_seconds": 4.0,
+                                       "predict_seconds": 6.0}, {"profile": "cpu", "tta": 2}, 9)
     (root / "cifar" / "predictions.csv").write_text("Id,Category\n1,3\n")
     return root
 
@@ -78,7 +80,7 @@ def test_summary_judges_each_bar(results):
     page = build_report([results]).read_text()
     summary = page[page.index('id="summary"'):page.index('id="gradients"')]
     assert summary.count(">PASS<") == 8 and ">FAIL<" not in summary
-    assert "0.20 points from PyTorch" in summary
+    assert "0.20 points from PyTorch" in summary and "in 100 s" in summary  # 90 + 4 + 6 s of the cifar run
 
 
 def test_sizes_and_settings_come_from_the_run(results, tmp_path):
@@ -145,7 +147,7 @@ def test_runs_table_shows_differing_settings_and_results(results, tmp_path, caps
     lines = table.splitlines()
     assert lines[0].split()[:2] == ["run", "pipeline"] and "engine" in lines[0] and "test_accuracy" in lines[0]
     assert len(lines) == 2 + 6  # header, rule, one row per run (the sweep is one run)
-    assert any("fashion-numpy-mlp" in line and "90.30%" in line for line in lines)
+    assert any("fashion-numpy-mlp" in line and "91.00%" in line for line in lines)
     assert (tmp_path / "t.csv").read_text().startswith("run,pipeline,")
     (results / "junk").mkdir(exist_ok=True)
     (results / "junk" / "summary.json").write_text("[]")

@@ -214,12 +214,12 @@ def test_bad_json_names_the_file(tmp_path, content, message):
 
 
 def test_readers_refuse_files_larger_than_a_run_writes(tmp_path):
-    with pytest.raises(RunFileError, match="larger than"):
+    with pytest.raises(RunFileError, match="more than the"):
         read_json("/dev/zero")
     big = tmp_path / "metrics.csv"
     with open(big, "wb") as f:
         f.truncate(17 * 2**20)
-    with pytest.raises(RunFileError, match="larger than"):
+    with pytest.raises(RunFileError, match="more than the"):
         read_metrics(big)
 
 

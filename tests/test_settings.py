@@ -112,7 +112,7 @@ def test_lr_is_checked_for_any_float(lr):
     (["fashion", "--weight-decay", "nan"], "--weight-decay must be a finite number"),
     (["fashion", "--lr", "1e30"], "--lr must be in (0, 10]"),
     (["cifar", "--lr", "inf"], "--lr must be a finite number"),
-    (["cifar", "--widths", "8,8"], "--widths needs exactly 4"),
+    (["cifar", "--widths", "8,-8"], "--widths must be in [1, 4096]"),
     (["iris", "--momentum", "1"], "--momentum must be in [0, 1)"),
     (["fashion", "--epochs", "abc"], "argument --epochs: expected an integer; got 'abc'"),
 ])

@@ -31,7 +31,7 @@ from .runs.options import RunOptions
 from .runs.outputs import write_outputs
 from .runs.run import Run, start_run
 from .settings import Range, setting
-from .shared_settings import FRACTION, ImageData, Recipe
+from .shared_settings import ImageData, Recipe
 from .torch_training import Split, TorchTrainer
 
 #: the settings every CPU profile shares (the airbench94 recipe's, converted to SGD on the
@@ -51,7 +51,7 @@ class CifarConfig(Recipe, ImageData):
         "sprint": dict(widths=[32, 64, 64], whiten_stride=2, epochs=5, **COMMON),
         "cpu": dict(widths=[48, 96, 96], whiten_stride=2, epochs=8, **COMMON),
         "cpu-medium": dict(widths=[48, 128, 128], whiten_stride=2, epochs=12, **COMMON),
-        "cpu-long": dict(widths=[64, 256, 256], whiten_stride=2, epochs=14, **COMMON),
+        "cpu-long": dict(widths=[32, 128, 128], whiten_stride=1, epochs=12, **COMMON),
         "gpu": dict(widths=[64, 256, 256], whiten_stride=1, epochs=10, **{**COMMON, "batch_size": 1024, "lr": 1.5}),
     }
 
@@ -81,7 +81,6 @@ class CifarConfig(Recipe, ImageData):
     lookahead: bool = setting(True, "pull the weights back to their moving average every 5 steps (Lookahead)")
     lookahead_start: float | None = setting(None, "epoch from which the moving average is used",
                                             range=Range(0, 10000), profile=True)
-    label_smoothing: float | None = setting(None, "ε of the smoothed cross-entropy", range=FRACTION, profile=True)
     crop_padding: int | None = setting(None, "random translation in pixels (reflect padding; 0: none)",
                                        range=Range(0, 8), profile=True)
     flip: bool = setting(True, "horizontal flips, alternating every epoch for each image")

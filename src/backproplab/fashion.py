@@ -41,10 +41,10 @@ class FashionConfig(Recipe, ImageData):
     PROFILE_KEY: ClassVar[str] = "model"
     #: each model's recipe; a flag given on the command line overrides its entry
     PROFILES: ClassVar[dict] = {
-        "mlp": dict(epochs=30, batch_size=256, lr=0.2, warmup=1 / 15, optimizer="sgd", momentum=0.9,
-                    weight_decay=5e-4, dropout=0.3),
+        "mlp": dict(epochs=40, batch_size=256, lr=0.2, warmup=1 / 15, optimizer="sgd", momentum=0.9,
+                    weight_decay=5e-4, dropout=0.2, label_smoothing=0.0, flip=True, tta=1),
         "cnn": dict(epochs=6, batch_size=128, lr=2e-3, warmup=1 / 12, optimizer="adam", momentum=0.0,
-                    weight_decay=0.0, dropout=0.0),
+                    weight_decay=0.0, dropout=0.0, label_smoothing=0.0, flip=False, tta=0),
     }
 
     engine: str = setting("torch", "training engine", choices=("torch", "numpy"))
@@ -54,6 +54,10 @@ class FashionConfig(Recipe, ImageData):
                                     profile=True)
     hidden: list[int] = setting([512, 512], "MLP hidden widths, comma-separated", range=Range(1, 65536))
     batch_norm: bool = setting(True, "batch normalisation after each hidden linear layer of the MLP")
+    flip: bool | None = setting(None, "mirror each training image left-right with probability 1/2",
+                                profile=True)
+    tta: int | None = setting(None, "test-time augmentation: 0 the image, 1 the mean prediction of the image and "
+                              "its mirror image", choices=(0, 1), profile=True)
 
 
 def check_config(c: FashionConfig) -> None:
@@ -81,6 +85,19 @@ def load_splits(c: FashionConfig) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """train / validate / test as (uint8 images (n, 28, 28), labels), optionally shortened."""
     splits = hold_out(fashion_mnist.load(c.data_dir, c.download), c.validation, c.split_seed)
     return shorten(splits, c.train_limit, c.test_limit)
+
+
+def mirror(X: np.ndarray) -> np.ndarray:
+    """Images as the network sees them, flattened (n, 784) or NHWC (n, 28, 28, 1), mirrored left-right."""
+    return X.reshape(len(X), 28, 28, -1)[:, :, ::-1].reshape(X.shape)
+
+
+def flip_half(X: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Each image mirrored with probability 1/2 (a training batch's augmentation)."""
+    mirrored = rng.random(len(X)) < 0.5
+    X = X.copy()
+    X[mirrored] = mirror(X[mirrored])
+    return X
 
 
 def as_inputs(images: np.ndarray, model: str) -> np.ndarray:
@@ -123,8 +140,10 @@ def numpy_trainer(c: FashionConfig, data: dict[str, tuple[np.ndarray, np.ndarray
         optimizer = SGD(schedule(c), momentum=c.momentum, nesterov=c.momentum > 0, weight_decay=c.weight_decay)
     else:
         optimizer = Adam(schedule(c), weight_decay=c.weight_decay)
-    model = NeuralNetwork(numpy_layers(c), optimizer=optimizer, seed=c.seed)
-    return NumpyTrainer(model, data, c.batch_size, len(fashion_mnist.CLASSES)), {"device": "cpu (numpy)"}
+    model = NeuralNetwork(numpy_layers(c), optimizer=optimizer, seed=c.seed, label_smoothing=c.label_smoothing)
+    trainer = NumpyTrainer(model, data, c.batch_size, len(fashion_mnist.CLASSES), augment=flip_half if c.flip else None,
+                           views=[lambda X: X, mirror] if c.tta else None)
+    return trainer, {"device": "cpu (numpy)"}
 
 
 # -- one run -------------------------------------------------------------------------------

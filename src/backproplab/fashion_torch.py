@@ -26,6 +26,22 @@ def torch_mlp(hidden: list[int], dropout: float, batch_norm: bool, n_in: int, n_
     return model
 
 
+def mirror(x: torch.Tensor) -> torch.Tensor:
+    """Images (n, 784) or (n, 28, 28, 1) mirrored left-right."""
+    return x.reshape(len(x), 28, 28, -1).flip(2).reshape(x.shape)
+
+
+def flip_half(x: torch.Tensor, idx: torch.Tensor, epoch: int) -> torch.Tensor:
+    """Each image mirrored with probability 1/2, from torch's generator."""
+    return torch.where((torch.rand(len(x), device=x.device) < 0.5)[:, None], mirror(x), x)
+
+
+def image_and_mirror(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """Log of the mean class probabilities of the image and its mirror image (so that the
+    cross-entropy and the arg-max work on them as on logits)."""
+    return torch.log((model(x).softmax(1) + model(mirror(x)).softmax(1)) / 2)
+
+
 def torch_trainer(c, arrays: dict[str, tuple[np.ndarray, np.ndarray]], schedule) -> tuple[TorchTrainer, dict]:
     """(trainer, facts for config.json) of a FashionConfig, on standardised input arrays."""
     device, dist, rng = start_torch(c.device, c.threads, c.seed)
@@ -41,5 +57,7 @@ def torch_trainer(c, arrays: dict[str, tuple[np.ndarray, np.ndarray]], schedule)
                                     weight_decay=c.weight_decay)
     else:
         optimizer = torch.optim.Adam(model.parameters(), lr=c.lr, weight_decay=c.weight_decay)
-    trainer = TorchTrainer(model, optimizer, schedule, data, c.batch_size, rng, dist=dist)
+    trainer = TorchTrainer(model, optimizer, schedule, data, c.batch_size, rng, label_smoothing=c.label_smoothing,
+                           augment=flip_half if c.flip else None, eval_views=image_and_mirror if c.tta else None,
+                           dist=dist)
     return trainer, describe(device, dist)

@@ -23,22 +23,26 @@ class NumpyTrainer:
     checkpoint_name = "checkpoint.npz"
 
     def __init__(self, model: NeuralNetwork, data: dict[str, tuple[np.ndarray, np.ndarray]], batch_size: int,
-                 n_classes: int) -> None:
+                 n_classes: int, augment=None, views=None) -> None:
+        """``augment(X_b, rng)``: each training batch's augmentation; ``views``: functions of X
+        whose predictions are averaged when evaluating (test-time augmentation)."""
         self.model, self.data, self.batch_size = model, data, batch_size
+        self.augment, self.views = augment, views
         if not model.layers:
             model.build(n_classes)
         self.best: dict[str, np.ndarray] | None = None
 
     def train_epoch(self, epoch: int, on_batch: Callable[[float], None]) -> dict:
         X, y = self.data["train"]
-        return training.train_epoch(self.model, X, y, self.batch_size, self.model.shuffle_rng, epoch, on_batch)
+        return training.train_epoch(self.model, X, y, self.batch_size, self.model.shuffle_rng, epoch, on_batch,
+                                    self.augment)
 
     def evaluate(self, split: str) -> tuple[float, float]:
-        return training.evaluate(self.model, *self.data[split])
+        return training.evaluate(self.model, *self.data[split], views=self.views)
 
     def predict(self, split: str) -> np.ndarray:
         """Predicted classes (n,) of a split."""
-        return self.model.predict(self.data[split][0]).argmax(axis=1)
+        return training.predict_views(self.model, self.data[split][0], self.views).argmax(axis=1)
 
     def first_layer_weights(self) -> np.ndarray:
         """W of the first layer: (n_in, n_out) dense or (kh, kw, C, F) convolution."""

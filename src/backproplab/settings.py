@@ -147,6 +147,10 @@ def add_flags(parser: argparse.ArgumentParser, cls) -> None:
             continue
         kind, is_list = base_type(f, hints)
         text = f"{f.metadata['help']} (default: {default_text(cls, f)})"
+        if kind is bool and f.metadata["profile"]:  # the profile decides; --x and --no-x override it
+            parser.add_argument(flag_name(f.name), dest=f.name, action=argparse.BooleanOptionalAction, default=None,
+                                help=text)
+            continue
         if kind is bool:  # a switch that turns the setting away from its default
             default_on = f.default is True
             name = ("--no-" if default_on else "--") + f.name.replace("_", "-")

@@ -23,6 +23,8 @@ class Recipe:
                                    "before the cosine decay to 0", range=FRACTION, profile=True)
     momentum: float | None = setting(None, "SGD momentum (Nesterov)", range=FRACTION, profile=True)
     weight_decay: float | None = setting(None, "L2 coefficient on the weights", range=Range(0, 1), profile=True)
+    label_smoothing: float | None = setting(None, "ε of the smoothed cross-entropy (training only)", range=FRACTION,
+                                            profile=True)
 
 
 @dataclass

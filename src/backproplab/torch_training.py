@@ -129,7 +129,7 @@ class TorchTrainer:
 
     def predict(self, split: str, views: Callable | None = None) -> np.ndarray:
         """Predicted classes (n,) of a whole split, gathered from every process, in order."""
-        logits = self.logits(self.data[split].X, views)
+        logits = self.logits(self.data[split].X, views if views is not None else self.eval_views)
         return self.dist.gather(logits.argmax(dim=1).cpu()).numpy()
 
     def first_layer_weights(self) -> np.ndarray:

@@ -23,12 +23,12 @@ from __future__ import annotations
 
 import io
 import math
-import os
 import pickle
 from pathlib import Path
 
 import numpy as np
 
+from ..bounded import read_bounded
 from .errors import DataError
 
 #: the largest batch file read (a CIFAR-10 batch has 30.7 MB)
@@ -118,18 +118,7 @@ def _plain(obj):
 
 def load(path: Path) -> object:
     """The object a pickle file holds, read under the rules above."""
-    try:
-        size = os.stat(path).st_size
-        if size > MAX_PICKLE_BYTES:
-            raise DataError(f"{path}: {size:,} bytes, more than the {MAX_PICKLE_BYTES:,} a batch file may have")
-        with open(path, "rb") as f:
-            raw = f.read(MAX_PICKLE_BYTES + 1)  # bounded even where stat cannot tell (a device, a pipe)
-    except FileNotFoundError:
-        raise DataError(f"{path}: file not found") from None
-    except IsADirectoryError:
-        raise DataError(f"{path}: is a folder, not a batch file") from None
-    if len(raw) > MAX_PICKLE_BYTES:
-        raise DataError(f"{path}: more than the {MAX_PICKLE_BYTES:,} bytes a batch file may have")
+    raw = read_bounded(path, MAX_PICKLE_BYTES, DataError, "batch file")
     try:
         return _plain(RestrictedUnpickler(io.BytesIO(raw), str(path)).load())
     except DataError as err:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..bounded import read_bounded
 from .errors import DataError
 from .splits import stratified_split
 
@@ -24,15 +25,7 @@ MAX_CSV_BYTES = 64 * 2**20
 
 def read_rows(path: Path) -> list[list[str]]:
     """The CSV's non-empty rows, at most ``MAX_CSV_BYTES`` of UTF-8 text read."""
-    try:
-        with open(path, "rb") as f:
-            raw = f.read(MAX_CSV_BYTES + 1)  # bounded even where the size is unknown (/dev/zero, a pipe)
-    except FileNotFoundError:
-        raise DataError(f"CSV file not found: {path}") from None
-    except IsADirectoryError:
-        raise DataError(f"{path}: is a folder, not a CSV file") from None
-    if len(raw) > MAX_CSV_BYTES:
-        raise DataError(f"{path}: larger than the {MAX_CSV_BYTES // 2**20} MiB a CSV may have here")
+    raw = read_bounded(path, MAX_CSV_BYTES, DataError, "CSV file")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:

@@ -63,6 +63,10 @@ def one_hot(labels: np.ndarray, n_classes: int, dtype=np.float64) -> np.ndarray:
 class CrossEntropy(Loss):
     """L = −(1/m) Σ_i Σ_c Y_ic ln Ŷ_ic,   ∂L/∂Ŷ = −(1/m) Y / Ŷ.
 
+    With label smoothing ε the target is Y' = (1 − ε) Y + ε / k (k classes): the true
+    class gets 1 − ε + ε/k and every class at least ε/k, and the same two formulas hold
+    with Y' in place of Y (PyTorch's ``cross_entropy(label_smoothing=ε)``).
+
     Guard against exact zeros: Ŷ is clipped from below at the smallest positive
     normal number of its dtype (``np.finfo(dtype).tiny``: 2.2e−308 in float64,
     1.2e−38 in float32) before the logarithm and the division. A valid probability
@@ -72,25 +76,34 @@ class CrossEntropy(Loss):
     the formulas are exact. Where Y is 0 the entry contributes exactly 0.
     """
 
+    def __init__(self, label_smoothing: float = 0.0) -> None:
+        if not 0 <= label_smoothing < 1:
+            raise ValueError(f"label_smoothing must be in [0, 1); got {label_smoothing!r}")
+        self.label_smoothing = label_smoothing
+
+    def _target(self, Y: np.ndarray) -> np.ndarray:
+        """Y' = (1 − ε) Y + ε / k."""
+        eps = self.label_smoothing
+        return Y if eps == 0 else (1 - eps) * Y + eps / Y.shape[1]
+
     def forward(self, Y, Y_hat):
         check_one_hot(Y, Y_hat)
         m = Y.shape[0]
-        eps = np.finfo(Y_hat.dtype).tiny
-        return float(-np.sum(Y * np.log(np.maximum(Y_hat, eps))) / m)
+        tiny = np.finfo(Y_hat.dtype).tiny
+        return float(-np.sum(self._target(Y) * np.log(np.maximum(Y_hat, tiny))) / m)
 
     def backward(self, Y, Y_hat):
         check_one_hot(Y, Y_hat)
         m = Y.shape[0]
-        eps = np.finfo(Y_hat.dtype).tiny
-        return (-(Y / np.maximum(Y_hat, eps)) / m).astype(Y_hat.dtype, copy=False)
+        tiny = np.finfo(Y_hat.dtype).tiny
+        return (-(self._target(Y) / np.maximum(Y_hat, tiny)) / m).astype(Y_hat.dtype, copy=False)
 
 
 LOSSES: dict[str, type[Loss]] = {"cross_entropy": CrossEntropy}
 
 
-def initialize_loss(name: str) -> Loss:
-    """Return a loss by name ("cross_entropy")."""
-    try:
-        return LOSSES[name]()
-    except (KeyError, TypeError):
-        raise KeyError(f"unknown loss {name!r}; expected one of {sorted(LOSSES)}") from None
+def initialize_loss(name: str, **kwargs) -> Loss:
+    """Return a loss by name ("cross_entropy"), e.g. ``initialize_loss("cross_entropy", label_smoothing=0.1)``."""
+    if name not in LOSSES:
+        raise KeyError(f"unknown loss {name!r}; expected one of {sorted(LOSSES)}")
+    return LOSSES[name](**kwargs)

@@ -36,12 +36,13 @@ FORMAT = "backproplab.nn.NeuralNetwork/1"
 
 class NeuralNetwork:
     def __init__(self, layers: list[dict], loss: str = "cross_entropy", optimizer: Optimizer | None = None,
-                 seed: int = 0, n_classes: int | None = None) -> None:
+                 seed: int = 0, n_classes: int | None = None, label_smoothing: float = 0.0) -> None:
         if not layers:
             raise ValueError("a NeuralNetwork needs at least one layer spec")
         self.layer_specs = [dict(spec) for spec in layers]
         self.loss_name = loss
-        self.loss = initialize_loss(loss)
+        self.label_smoothing = label_smoothing
+        self.loss = initialize_loss(loss, label_smoothing=label_smoothing)
         self.optimizer = optimizer if optimizer is not None else SGD(0.01)
         self.seed = int(seed)
         init_seq, noise_seq, shuffle_seq = np.random.SeedSequence(self.seed).spawn(3)
@@ -221,7 +222,7 @@ class NeuralNetwork:
         self._require_built()
         arrays = self.state_dict()
         meta = {"format": FORMAT, "layers": self.layer_specs, "loss": self.loss_name,
-                "seed": self.seed, "n_classes": self.n_classes}
+                "label_smoothing": self.label_smoothing, "seed": self.seed, "n_classes": self.n_classes}
         arrays["__model__"] = np.array(json.dumps(meta))
         arrays.update(extra or {})
         tmp = f"{os.fspath(path)}.tmp-{os.getpid()}"
@@ -238,6 +239,7 @@ class NeuralNetwork:
             meta = json.loads(str(f["__model__"]))
             if meta.get("format") != FORMAT:
                 raise ValueError(f"{path}: unsupported model format {meta.get('format')!r}; expected {FORMAT}")
-            model = cls(meta["layers"], loss=meta["loss"], seed=meta["seed"], n_classes=meta["n_classes"])
+            model = cls(meta["layers"], loss=meta["loss"], seed=meta["seed"], n_classes=meta["n_classes"],
+                        label_smoothing=meta.get("label_smoothing", 0.0))
             model.load_state_dict({k: f[k] for k in f.files if k[:1].isdigit()})
         return model

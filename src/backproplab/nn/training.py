@@ -24,7 +24,7 @@ from typing import Callable
 
 import numpy as np
 
-from .losses import one_hot
+from .losses import CrossEntropy, one_hot
 
 
 def batch_slices(n: int, batch_size: int) -> list[slice]:
@@ -53,12 +53,14 @@ def check_arrays(X: np.ndarray, labels: np.ndarray, n_classes: int | None = None
 
 
 def train_epoch(model, X: np.ndarray, labels: np.ndarray, batch_size: int, rng: np.random.Generator,
-                epoch: int, on_batch: Callable[[float], None] | None = None) -> dict:
+                epoch: int, on_batch: Callable[[float], None] | None = None,
+                augment: Callable[[np.ndarray, np.random.Generator], np.ndarray] | None = None) -> dict:
     """One shuffled pass over (X, labels); returns {"train_loss", "train_accuracy", "lr"}.
 
     The loss and accuracy are the means over the epoch's batches as they were seen (in
-    training mode, while the weights moved). A non-finite output stops the epoch with
-    FloatingPointError naming the epoch and step.
+    training mode, while the weights moved). ``augment(X_b, rng)`` transforms each
+    training batch, drawing from the model's noise stream. A non-finite output stops the
+    epoch with FloatingPointError naming the epoch and step.
     """
     model.set_training(True)
     order = rng.permutation(len(labels))
@@ -67,6 +69,8 @@ def train_epoch(model, X: np.ndarray, labels: np.ndarray, batch_size: int, rng: 
     for b, piece in enumerate(slices):
         idx = order[piece]
         X_b, y_b = X[idx], labels[idx]
+        if augment is not None:
+            X_b = augment(X_b, model.noise_rng)
         Y_hat = model.forward(X_b)  # (m, k)
         if not np.all(np.isfinite(Y_hat)):
             raise FloatingPointError(
@@ -83,10 +87,18 @@ def train_epoch(model, X: np.ndarray, labels: np.ndarray, batch_size: int, rng: 
             "lr": model.optimizer.lr}
 
 
-def evaluate(model, X: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
-    """(mean loss, accuracy) on integer labels, in evaluation mode."""
-    P = model.predict(X)
-    L = model.loss.forward(one_hot(labels, P.shape[1], dtype=P.dtype), P)
+def predict_views(model, X: np.ndarray, views: list[Callable[[np.ndarray], np.ndarray]] | None) -> np.ndarray:
+    """Class probabilities, averaged over ``views`` of X (test-time augmentation) if given."""
+    if not views:
+        return model.predict(X)
+    return sum(model.predict(view(X)) for view in views) / len(views)
+
+
+def evaluate(model, X: np.ndarray, labels: np.ndarray, views=None) -> tuple[float, float]:
+    """(mean cross-entropy against the plain labels, accuracy), in evaluation mode (a
+    smoothed training target is for training only, as in PyTorch's evaluation)."""
+    P = predict_views(model, X, views)
+    L = CrossEntropy().forward(one_hot(labels, P.shape[1], dtype=P.dtype), P)
     return L, float(np.mean(P.argmax(axis=1) == labels))
 
 

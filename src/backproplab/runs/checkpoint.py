@@ -26,11 +26,6 @@ from .files import atomic_path
 FORMAT = "backproplab-checkpoint/1"
 
 
-def _refuse(path, err) -> RunError:
-    return RunError(f"{path} is not a readable backproplab checkpoint ({type(err).__name__}: {err}); "
-                    "start the run again with --overwrite")
-
-
 def save_torch(path: str | Path, state: dict) -> None:
     import torch
 
@@ -38,18 +33,23 @@ def save_torch(path: str | Path, state: dict) -> None:
         torch.save({"format": FORMAT, **state}, tmp)
 
 
+def _checked(path, read):
+    """``read()``'s result; a missing, corrupt or foreign checkpoint is refused with the reason."""
+    try:
+        state = read()
+    except Exception as err:  # a missing, cut or foreign file
+        raise RunError(f"{path} is not a readable backproplab checkpoint ({type(err).__name__}: {err}); "
+                       "start the run again with --overwrite") from None
+    meta = state[1] if isinstance(state, tuple) else state
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise RunError(f"{path} is not a backproplab checkpoint (no format tag); start the run again with --overwrite")
+    return state
+
+
 def load_torch(path: str | Path) -> dict:
     import torch
 
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise _refuse(path, FileNotFoundError("missing")) from None
-    except Exception as err:  # a corrupt or foreign file
-        raise _refuse(path, err) from None
-    if not isinstance(state, dict) or state.get("format") != FORMAT:
-        raise _refuse(path, ValueError("no backproplab format tag"))
-    return state
+    return _checked(path, lambda: torch.load(path, map_location="cpu", weights_only=True))
 
 
 def save_numpy(path: str | Path, arrays: dict[str, np.ndarray], meta: dict) -> None:
@@ -59,14 +59,9 @@ def save_numpy(path: str | Path, arrays: dict[str, np.ndarray], meta: dict) -> N
 
 
 def load_numpy(path: str | Path) -> tuple[dict[str, np.ndarray], dict]:
-    try:
+    def read():
         with np.load(path, allow_pickle=False) as f:
             arrays = {k: f[k] for k in f.files}
-        meta = json.loads(str(arrays.pop("__meta__")))
-    except FileNotFoundError:
-        raise _refuse(path, FileNotFoundError("missing")) from None
-    except Exception as err:  # a corrupt or foreign file
-        raise _refuse(path, err) from None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise _refuse(path, ValueError("no backproplab format tag"))
-    return arrays, meta
+        return arrays, json.loads(str(arrays.pop("__meta__")))
+
+    return _checked(path, read)

@@ -22,6 +22,7 @@ import os
 from pathlib import Path
 from typing import Iterator
 
+from ..bounded import read_bounded
 from ..errors import BackproplabError
 
 #: the largest config.json / summary.json / metrics.csv a reader accepts (ours are kilobytes)
@@ -101,19 +102,7 @@ def _fmt(value):
 
 def read_small_text(path: str | Path, limit: int = MAX_RUN_FILE_BYTES) -> str:
     """A UTF-8 text file of at most ``limit`` bytes (checked before and while reading)."""
-    path = Path(path)
-    try:
-        with open(path, "rb") as f:
-            if os.fstat(f.fileno()).st_size > limit:
-                raise RunFileError(f"{path}: {os.fstat(f.fileno()).st_size:,} bytes, larger than the "
-                                   f"{limit:,} a run file may have; it is not a file backproplab wrote")
-            data = f.read(limit + 1)
-    except FileNotFoundError:
-        raise RunFileError(f"{path}: missing") from None
-    except IsADirectoryError:
-        raise RunFileError(f"{path}: is a folder, not a file") from None
-    if len(data) > limit:
-        raise RunFileError(f"{path}: larger than the {limit:,} bytes a run file may have")
+    data = read_bounded(path, limit, RunFileError, "run file")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as err:
