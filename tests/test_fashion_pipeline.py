@@ -139,3 +139,10 @@ def test_flips_and_test_time_mirroring_run_in_both_engines(tmp_path, small_data)
     for engine in ("torch", "numpy"):
         s = run(FashionConfig(engine=engine, **kw), options(tmp_path))
         assert json.load(open(os.path.join(s["path"], "config.json")))["flip"] is True
+
+
+def test_mixup_trains_in_both_engines(tmp_path, small_data):
+    kw = dict(epochs=1, train_limit=400, test_limit=100, data_dir=small_data, device="cpu", hidden=[16], mixup=0.3)
+    for engine in ("torch", "numpy"):
+        s = run(FashionConfig(engine=engine, **kw), options(tmp_path))
+        assert 0 <= s["test_accuracy"] <= 1

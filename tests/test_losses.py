@@ -75,7 +75,9 @@ def test_bad_inputs_are_clear_errors():
     with pytest.raises(ValueError, match=r"same shape.*\(2, 3\).*\(2, 4\)"):
         loss.forward(np.eye(3)[:2], np.full((2, 4), 0.25))
     with pytest.raises(ValueError, match="one-hot"):
-        loss.forward(np.array([[0.5, 0.5]]), np.array([[0.5, 0.5]]))
+        loss.forward(np.array([[0.7, 0.7]]), np.array([[0.5, 0.5]]))
+    with pytest.raises(ValueError, match="probability distribution per row"):
+        loss.forward(np.array([[1.5, -0.5]]), np.array([[0.5, 0.5]]))
     with pytest.raises(ValueError, match="one-hot"):
         loss.backward(np.array([[1.0, 1.0]]), np.array([[0.5, 0.5]]))
     with pytest.raises(ValueError, match="NaN or inf"):
@@ -102,3 +104,20 @@ def test_label_smoothing_matches_torch_through_softmax(m, k, eps, seed):
     assert_close(softmax.backward(Z, loss.backward(Y, Y_hat)), z.grad.numpy(), what="smoothed dZ", tol=1e-9)
     P = 0.05 + 0.9 * rng.dirichlet(np.ones(k), size=m)
     assert check_gradients(lambda Q: loss.forward(Y, Q), loss.backward(Y, P), P, 1.0) < 1e-7
+
+
+@given(m=st.integers(1, 32), k=st.integers(2, 12), eps=st.floats(0.0, 0.5), seed=st.integers(0, 2**32 - 1))
+def test_soft_targets_match_torch(m, k, eps, seed):
+    """A mixup target λ·onehot(a) + (1 − λ)·onehot(b): the same formulas, against torch's
+    cross_entropy with class-probability targets."""
+    rng = np.random.default_rng(seed)
+    lam = rng.uniform()
+    Y = lam * one_hot(rng.integers(0, k, m), k) + (1 - lam) * one_hot(rng.integers(0, k, m), k)
+    Z = rng.standard_normal((m, k)) * 2
+    z = torch.tensor(Z, requires_grad=True)
+    ref = torch.nn.functional.cross_entropy(z, torch.tensor(Y), label_smoothing=eps)
+    ref.backward()
+    softmax, loss = Softmax(), CrossEntropy(label_smoothing=eps)
+    Y_hat = softmax.forward(Z)
+    assert_close(loss.forward(Y, Y_hat), ref.item(), what="soft cross-entropy")
+    assert_close(softmax.backward(Z, loss.backward(Y, Y_hat)), z.grad.numpy(), what="soft dZ", tol=1e-9)

@@ -146,3 +146,23 @@ def test_the_torch_trainer_stops_at_a_non_finite_loss():
                            {"train": Split(X, torch.arange(32) % 3)}, 8, np.random.default_rng(0))
     with pytest.raises(TrainingError, match=r"the training loss is nan at epoch 1, step \d+"):
         trainer.train_epoch(0, lambda f: None)
+
+
+def test_mixup_blends_inputs_and_targets_with_one_weight():
+    from backproplab.nn.losses import one_hot
+    from backproplab.nn.training import mix
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((16, 5)).astype(np.float32)
+    Y = one_hot(rng.integers(0, 3, 16), 3, dtype=np.float32)
+    Xm, Ym = mix(X, Y, 0.3, np.random.default_rng(7))
+    again = np.random.default_rng(7)
+    lam, perm = again.beta(0.3, 0.3), again.permutation(16)
+    np.testing.assert_allclose(Xm, lam * X + (1 - lam) * X[perm], rtol=1e-6)
+    np.testing.assert_allclose(Ym, lam * Y + (1 - lam) * Y[perm], rtol=1e-6)
+    np.testing.assert_allclose(Ym.sum(axis=1), 1, rtol=1e-6)  # still a distribution: the loss accepts it
+    model = NeuralNetwork(SPECS, optimizer=SGD(0.1), seed=0, n_classes=3)
+    from backproplab.nn.training import train_epoch
+
+    r = train_epoch(model, X, rng.integers(0, 3, 16), 8, np.random.default_rng(0), 0, mixup=0.3)
+    assert np.isfinite(r["train_loss"])

@@ -48,8 +48,8 @@ class CifarConfig(Recipe, ImageData):
     #: the training recipes (docs/cifar10-model.md measures each part); a flag given on the
     #: command line overrides its entry. lr is for the mean loss over a batch, SGD units.
     PROFILES: ClassVar[dict] = {
-        "sprint": dict(widths=[32, 64, 64], whiten_stride=2, epochs=5, **COMMON),
-        "cpu": dict(widths=[48, 96, 96], whiten_stride=2, epochs=8, **COMMON),
+        "sprint": dict(widths=[32, 64, 64], whiten_stride=2, epochs=4, **COMMON),
+        "cpu": dict(widths=[40, 96, 96], whiten_stride=2, epochs=8, **COMMON),
         "cpu-medium": dict(widths=[48, 128, 128], whiten_stride=2, epochs=12, **COMMON),
         "cpu-long": dict(widths=[32, 128, 128], whiten_stride=1, epochs=12, **COMMON),
         "gpu": dict(widths=[64, 256, 256], whiten_stride=1, epochs=10, **{**COMMON, "batch_size": 1024, "lr": 1.5}),

@@ -42,9 +42,9 @@ class FashionConfig(Recipe, ImageData):
     #: each model's recipe; a flag given on the command line overrides its entry
     PROFILES: ClassVar[dict] = {
         "mlp": dict(epochs=40, batch_size=256, lr=0.2, warmup=1 / 15, optimizer="sgd", momentum=0.9,
-                    weight_decay=5e-4, dropout=0.2, label_smoothing=0.0, flip=True, tta=1),
-        "cnn": dict(epochs=6, batch_size=128, lr=2e-3, warmup=1 / 12, optimizer="adam", momentum=0.0,
-                    weight_decay=0.0, dropout=0.0, label_smoothing=0.0, flip=False, tta=0),
+                    weight_decay=5e-4, dropout=0.0, label_smoothing=0.0, flip=True, tta=1, mixup=0.3),
+        "cnn": dict(epochs=5, batch_size=128, lr=2e-3, warmup=1 / 12, optimizer="adam", momentum=0.0,
+                    weight_decay=0.0, dropout=0.0, label_smoothing=0.0, flip=False, tta=0, mixup=0.0),
     }
 
     engine: str = setting("torch", "training engine", choices=("torch", "numpy"))
@@ -58,6 +58,8 @@ class FashionConfig(Recipe, ImageData):
                                 profile=True)
     tta: int | None = setting(None, "test-time augmentation: 0 the image, 1 the mean prediction of the image and "
                               "its mirror image", choices=(0, 1), profile=True)
+    mixup: float | None = setting(None, "mixup: each batch blended with a shuffled copy of itself, weight ~ "
+                                  "Beta(α, α); α (0: off)", range=Range(0, 10), profile=True)
 
 
 def check_config(c: FashionConfig) -> None:
@@ -142,7 +144,7 @@ def numpy_trainer(c: FashionConfig, data: dict[str, tuple[np.ndarray, np.ndarray
         optimizer = Adam(schedule(c), weight_decay=c.weight_decay)
     model = NeuralNetwork(numpy_layers(c), optimizer=optimizer, seed=c.seed, label_smoothing=c.label_smoothing)
     trainer = NumpyTrainer(model, data, c.batch_size, len(fashion_mnist.CLASSES), augment=flip_half if c.flip else None,
-                           views=[lambda X: X, mirror] if c.tta else None)
+                           views=[lambda X: X, mirror] if c.tta else None, mixup=c.mixup)
     return trainer, {"device": "cpu (numpy)"}
 
 

@@ -23,11 +23,11 @@ class NumpyTrainer:
     checkpoint_name = "checkpoint.npz"
 
     def __init__(self, model: NeuralNetwork, data: dict[str, tuple[np.ndarray, np.ndarray]], batch_size: int,
-                 n_classes: int, augment=None, views=None) -> None:
-        """``augment(X_b, rng)``: each training batch's augmentation; ``views``: functions of X
-        whose predictions are averaged when evaluating (test-time augmentation)."""
+                 n_classes: int, augment=None, views=None, mixup: float = 0.0) -> None:
+        """``augment(X_b, rng)``: each training batch's augmentation; ``mixup``: its α (0: off);
+        ``views``: functions of X whose predictions are averaged when evaluating."""
         self.model, self.data, self.batch_size = model, data, batch_size
-        self.augment, self.views = augment, views
+        self.augment, self.views, self.mixup = augment, views, mixup
         if not model.layers:
             model.build(n_classes)
         self.best: dict[str, np.ndarray] | None = None
@@ -35,7 +35,7 @@ class NumpyTrainer:
     def train_epoch(self, epoch: int, on_batch: Callable[[float], None]) -> dict:
         X, y = self.data["train"]
         return training.train_epoch(self.model, X, y, self.batch_size, self.model.shuffle_rng, epoch, on_batch,
-                                    self.augment)
+                                    self.augment, self.mixup)
 
     def evaluate(self, split: str) -> tuple[float, float]:
         return training.evaluate(self.model, *self.data[split], views=self.views)

@@ -1,6 +1,7 @@
 """Loss functions: the cost L(Y, Ŷ) of a batch and its gradient ∂L/∂Ŷ.
 
-Y is the one-hot target and Ŷ the predicted class probabilities, both (m, k).
+Y is the target — one-hot for hard labels, or any probability distribution per row (a
+mixup of two one-hot rows) — and Ŷ the predicted class probabilities, both (m, k).
 The derivation is in ``docs/derivations.md`` (section "Cross-entropy").
 """
 
@@ -24,18 +25,20 @@ class Loss(ABC):
         """∂L/∂Ŷ, the shape of Ŷ."""
 
 
-def check_one_hot(Y: np.ndarray, Y_hat: np.ndarray) -> None:
-    """Raise ValueError unless Y is a (m, k) one-hot matrix the shape of Ŷ."""
+def check_target(Y: np.ndarray, Y_hat: np.ndarray) -> None:
+    """Raise ValueError unless Y is a (m, k) target the shape of Ŷ: each row a probability
+    distribution (one-hot for hard labels), and Ŷ finite probabilities."""
     if Y.shape != Y_hat.shape:
         raise ValueError(
             f"Y and Y_hat must have the same shape (m, k); got Y {Y.shape} and Y_hat {Y_hat.shape}"
         )
     if Y.ndim != 2 or Y.shape[0] == 0:
         raise ValueError(f"Y must be a non-empty one-hot matrix (m, k); got shape {Y.shape}")
-    if not (np.all((Y == 0) | (Y == 1)) and np.all(Y.sum(axis=1) == 1)):
+    tolerance = 1e-6 if Y.dtype == np.float64 else 1e-4
+    if not (np.all(Y >= 0) and np.allclose(Y.sum(axis=1), 1, rtol=0, atol=tolerance)):
         raise ValueError(
-            "Y must be one-hot (each row a single 1, the rest 0); "
-            "convert integer labels with backproplab.nn.losses.one_hot(labels, k)"
+            "Y must be one-hot (each row a single 1, the rest 0) or, for soft targets, a probability "
+            "distribution per row; convert integer labels with backproplab.nn.losses.one_hot(labels, k)"
         )
     if not np.all(np.isfinite(Y_hat)):
         raise ValueError(
@@ -87,13 +90,13 @@ class CrossEntropy(Loss):
         return Y if eps == 0 else (1 - eps) * Y + eps / Y.shape[1]
 
     def forward(self, Y, Y_hat):
-        check_one_hot(Y, Y_hat)
+        check_target(Y, Y_hat)
         m = Y.shape[0]
         tiny = np.finfo(Y_hat.dtype).tiny
         return float(-np.sum(self._target(Y) * np.log(np.maximum(Y_hat, tiny))) / m)
 
     def backward(self, Y, Y_hat):
-        check_one_hot(Y, Y_hat)
+        check_target(Y, Y_hat)
         m = Y.shape[0]
         tiny = np.finfo(Y_hat.dtype).tiny
         return (-(self._target(Y) / np.maximum(Y_hat, tiny)) / m).astype(Y_hat.dtype, copy=False)

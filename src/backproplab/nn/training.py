@@ -52,15 +52,25 @@ def check_arrays(X: np.ndarray, labels: np.ndarray, n_classes: int | None = None
         raise ValueError(f"{what} contains NaN or inf")
 
 
+def mix(X: np.ndarray, Y: np.ndarray, alpha: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Mixup: the batch blended with a shuffled copy of itself, inputs and targets alike,
+    X' = λ X + (1 − λ) X[π], Y' = λ Y + (1 − λ) Y[π], with λ ~ Beta(α, α) per batch."""
+    lam = X.dtype.type(rng.beta(alpha, alpha))
+    perm = rng.permutation(len(X))
+    return lam * X + (1 - lam) * X[perm], lam * Y + (1 - lam) * Y[perm]
+
+
 def train_epoch(model, X: np.ndarray, labels: np.ndarray, batch_size: int, rng: np.random.Generator,
                 epoch: int, on_batch: Callable[[float], None] | None = None,
-                augment: Callable[[np.ndarray, np.random.Generator], np.ndarray] | None = None) -> dict:
+                augment: Callable[[np.ndarray, np.random.Generator], np.ndarray] | None = None,
+                mixup: float = 0.0) -> dict:
     """One shuffled pass over (X, labels); returns {"train_loss", "train_accuracy", "lr"}.
 
     The loss and accuracy are the means over the epoch's batches as they were seen (in
-    training mode, while the weights moved). ``augment(X_b, rng)`` transforms each
-    training batch, drawing from the model's noise stream. A non-finite output stops the
-    epoch with FloatingPointError naming the epoch and step.
+    training mode, while the weights moved; with mixup the accuracy is against each
+    batch's original labels). ``augment(X_b, rng)`` transforms each training batch and
+    ``mixup`` > 0 blends it (``mix``), both drawing from the model's noise stream. A
+    non-finite output stops the epoch with FloatingPointError naming the epoch and step.
     """
     model.set_training(True)
     order = rng.permutation(len(labels))
@@ -71,12 +81,15 @@ def train_epoch(model, X: np.ndarray, labels: np.ndarray, batch_size: int, rng: 
         X_b, y_b = X[idx], labels[idx]
         if augment is not None:
             X_b = augment(X_b, model.noise_rng)
+        Y_b = one_hot(y_b, model.n_classes, dtype=X_b.dtype)  # (m, k)
+        if mixup:
+            X_b, Y_b = mix(X_b, Y_b, mixup, model.noise_rng)
         Y_hat = model.forward(X_b)  # (m, k)
         if not np.all(np.isfinite(Y_hat)):
             raise FloatingPointError(
                 f"epoch {epoch + 1}, step {b + 1}: the network's output is not finite; training diverged "
                 "(lower the learning rate, or set clip_norm)")
-        L = model.backward(one_hot(y_b, Y_hat.shape[1], dtype=Y_hat.dtype), Y_hat)
+        L = model.backward(Y_b, Y_hat)
         model.update(epoch + b / len(slices))
         losses.append(L * len(idx))
         correct += int(np.sum(Y_hat.argmax(axis=1) == y_b))

@@ -36,8 +36,9 @@ class EpochLog:
         self.bar.refresh()
 
     def batch_done(self, fraction: float) -> None:
-        """Move the bar by ``fraction`` of an epoch (tqdm throttles the redraws)."""
-        self.bar.update(fraction)
+        """Move the bar by ``fraction`` of an epoch (tqdm throttles the redraws); never past
+        the epoch's end, however the fractions round."""
+        self.bar.update(min(fraction, len(self.rows) + 1 - self.bar.n))
 
     def add(self, record: dict) -> None:
         self.rows.append(record)
