@@ -34,6 +34,9 @@ ROWS = [
     ("whitening bias frozen", "the whitening layer's bias never trains", ["--whiten-bias-epochs", "0"]),
     ("one conv per stage", "one 3×3 convolution per stage instead of two", ["--convs-per-block", "1"]),
     ("logits ×1", "no fixed temperature on the logits", ["--scale", "1"]),
+    ("BatchNorm momentum 0.1", "PyTorch's default weight of each batch in the running statistics",
+     ["--bn-momentum", "0.1"]),
+    ("no warm start", "the learning rate warms up from 0 instead of 20% of the peak", ["--lr-start", "0"]),
 ]
 
 
