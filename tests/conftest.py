@@ -44,6 +44,18 @@ def rng():
     return np.random.default_rng(1234)
 
 
+@pytest.fixture
+def no_data(tmp_path, monkeypatch):
+    """A machine without the data sets: an empty cache, no system copy (Fashion-MNIST's
+    Debian folder points into tmp_path / "system") and no BACKPROPLAB_DATA."""
+    from backproplab.data import fashion_mnist
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv("BACKPROPLAB_DATA", raising=False)
+    monkeypatch.setattr(fashion_mnist.SPEC, "system_dirs", [str(tmp_path / "system")])
+    return tmp_path
+
+
 class _Handler(http.server.SimpleHTTPRequestHandler):
     """Files from the served folder, and three hostile answers: /endless (a body that never
     ends), /slow (a byte every half second) and /liar (a Content-Length of 1 TB)."""

@@ -80,17 +80,8 @@ def test_labels_out_of_range(tmp_path):
         fashion_mnist.load(data_dir=folder)
 
 
-@pytest.fixture
-def isolated(monkeypatch, tmp_path):
-    """No system copy, an empty cache and no BACKPROPLAB_DATA: discovery sees only what a test makes."""
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.delenv("BACKPROPLAB_DATA", raising=False)
-    monkeypatch.setattr(fashion_mnist.SPEC, "system_dirs", [str(tmp_path / "system")])
-    return tmp_path
-
-
-def test_discovery_order(isolated, monkeypatch):
-    tmp = isolated
+def test_discovery_order(no_data, monkeypatch):
+    tmp = no_data
     cache = write_fashion(tmp / "cache" / "backproplab" / "fashion-mnist")
     assert discovery.find_data(fashion_mnist.SPEC) == cache
     system = write_fashion(tmp / "system")
@@ -104,17 +95,17 @@ def test_discovery_order(isolated, monkeypatch):
     assert discovery.find_data(fashion_mnist.SPEC, data_dir=tmp / "parent") == tmp / "parent" / "fashion-mnist"
 
 
-def test_nothing_found_lists_where_and_how(isolated):
+def test_nothing_found_lists_where_and_how(no_data):
     with pytest.raises(discovery.DataNotFoundError) as err:
         discovery.find_data(fashion_mnist.SPEC)
     message = str(err.value)
     assert "fashion-mnist not found. Looked in:" in message
-    assert str(isolated / "system") in message and str(isolated / "cache" / "backproplab" / "fashion-mnist") in message
+    assert str(no_data / "system") in message and str(no_data / "cache" / "backproplab" / "fashion-mnist") in message
     assert "apt-get install dataset-fashion-mnist" in message and "--download" in message
 
 
-def test_a_folder_missing_one_file_names_it(isolated):
-    folder = write_fashion(isolated / "mine")
+def test_a_folder_missing_one_file_names_it(no_data):
+    folder = write_fashion(no_data / "mine")
     (folder / "t10k-labels-idx1-ubyte.gz").unlink()
     with pytest.raises(DataError, match="is missing t10k-labels-idx1-ubyte.gz"):
         discovery.find_data(fashion_mnist.SPEC, data_dir=folder)

@@ -29,15 +29,6 @@ def data_or_skip():
 
 
 @pytest.fixture
-def no_data(tmp_path, monkeypatch):
-    """A machine without the data sets: empty cache, no system copy, no BACKPROPLAB_DATA."""
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.delenv("BACKPROPLAB_DATA", raising=False)
-    monkeypatch.setattr(fashion_mnist.SPEC, "system_dirs", [str(tmp_path / "none")])
-    return tmp_path
-
-
-@pytest.fixture
 def fake_data(tmp_path):
     """Small Fashion-MNIST and CIFAR-10 folders in the official formats (BACKPROPLAB_DATA layout)."""
     root = tmp_path / "data"

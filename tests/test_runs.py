@@ -74,6 +74,17 @@ def test_overwrite_never_replaces_what_is_not_a_run(tmp_path, what):
     assert listing(tmp_path / "out") == before and listing(victim) == before_victim
 
 
+@pytest.mark.parametrize("overwrite", [False, True])
+def test_a_folder_that_appears_during_the_run_is_left_alone(tmp_path, overwrite):
+    with pytest.raises(RunError, match="appeared during the run; it is left as it is"):
+        with RunFolder(tmp_path, "r", overwrite=overwrite) as run:
+            run.write_text("result.txt", "ours")
+            (tmp_path / "r").mkdir()
+            (tmp_path / "r" / "precious.txt").write_text("theirs")
+    assert (tmp_path / "r" / "precious.txt").read_text() == "theirs"
+    assert (tmp_path / "r.partial" / "result.txt").read_text() == "ours"  # the run is kept, not lost
+
+
 @pytest.mark.parametrize("name", ["../../x", "/elsewhere/x", ".", "..", "", "a/b", "a\\b", ".hidden", "x.partial",
                                   "tab\there", "x" * 247, "bad\udcffbytes"])
 def test_a_name_is_one_safe_path_component(tmp_path, name):

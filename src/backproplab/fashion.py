@@ -43,7 +43,7 @@ class FashionConfig(Recipe, ImageData):
     PROFILES: ClassVar[dict] = {
         "mlp": dict(epochs=40, batch_size=256, lr=0.2, warmup=1 / 15, optimizer="sgd", momentum=0.9,
                     weight_decay=5e-4, dropout=0.0, label_smoothing=0.0, flip=True, tta=1, mixup=0.3),
-        "cnn": dict(epochs=5, batch_size=128, lr=2e-3, warmup=1 / 12, optimizer="adam", momentum=0.0,
+        "cnn": dict(epochs=6, batch_size=128, lr=2e-3, warmup=1 / 12, optimizer="adam", momentum=0.0,
                     weight_decay=0.0, dropout=0.0, label_smoothing=0.0, flip=False, tta=0, mixup=0.0),
     }
 

@@ -183,9 +183,12 @@ class RunFolder:
 
     def commit(self) -> Path:
         """Move the finished run into place (replacing an old run only with overwrite)."""
-        if self.final.exists():
+        if self.final.exists() or self.final.is_symlink():
+            if not (self.overwrite and is_run(self.final)):  # it appeared, or changed, while this run trained
+                raise RunError(f"{self.final} appeared during the run; it is left as it is, and this run is kept "
+                               f"in {self.path}")
             trash = self.out / f".{self.name}.old-{os.getpid()}"
-            os.replace(self.final, trash)  # checked to be a run of ours in _check_final
+            os.replace(self.final, trash)
             os.replace(self.path, self.final)
             shutil.rmtree(trash)
         else:
