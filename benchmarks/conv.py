@@ -1,6 +1,6 @@
 """Forward + backward time of our Conv2D and Pool2D against PyTorch on the CPU.
 
-    .venv/bin/python benchmarks/conv.py [--repeats 10] [--threads N]
+    .venv/bin/python benchmarks/conv.py [--repeats 10] [--threads N] [--isa avx2]
 
 Same shapes, float32, the same number of threads for NumPy's BLAS and torch. Prints
 the median time of each and the ratio ours / PyTorch's faster layout (NCHW or
@@ -11,17 +11,17 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
-import sys
 
-from timing import time_it, use_threads
+from timing import ISA, machine, time_it, use_threads
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--repeats", type=int, default=10)
     p.add_argument("--threads", type=int, default=os.cpu_count())
+    p.add_argument("--isa", choices=sorted(ISA), default="native", help="hold PyTorch to this instruction set")
     args = p.parse_args()
+    os.environ.update(ISA[args.isa])  # read when torch is first imported
     use_threads(args.threads)
     import numpy as np
     import torch
@@ -39,8 +39,7 @@ def main() -> None:
         ("Pool2D average 2x2, 32x32x64", (64, 32, 32, 64), lambda: Pool2D((2, 2), "average"),
          lambda x, w: F.avg_pool2d(x, 2), None),
     ]
-    print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, threads={args.threads}, "
-          f"numpy {np.__version__}, torch {torch.__version__}, python {sys.version.split()[0]}")
+    print(f"{machine()}; numpy {np.__version__} (OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', 'unset')})")
     print("| case (batch 64, float32, forward+backward) | ours (ms) | PyTorch NCHW (ms) | "
           "PyTorch channels_last (ms) | ratio ours / faster PyTorch |")
     print("|---|---:|---:|---:|---:|")

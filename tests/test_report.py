@@ -12,6 +12,7 @@ from backproplab.cli import main
 from backproplab.iris import IrisConfig, run as iris_run
 from backproplab.report import build_report
 from backproplab.report.compare import runs_table
+from backproplab.report.markdown import markdown_to_html
 from backproplab.runs import plots
 from backproplab.runs.files import write_csv, write_json
 from backproplab.runs.folder import MARKER
@@ -157,6 +158,11 @@ def test_runs_table_shows_differing_settings_and_results(results, tmp_path, caps
         assert "unreadable" in out and "expected a JSON object" in out and "fashion-numpy-cnn" in out
     finally:
         shutil.rmtree(results / "junk")
+
+
+def test_every_table_of_our_documents_scrolls_in_its_own_box():
+    html = markdown_to_html("text\n\n| a | a long header that will not wrap |\n|---|---|\n| 1 | 2 |\n")
+    assert html.count('<div class="scroll"><table>') == 1 and html.count("</table>\n</div>") == 1
 
 
 # -- a real browser ------------------------------------------------------------------------

@@ -26,7 +26,18 @@ def _render(content: str, options: dict) -> str:
     return latex_to_mathml(content, options.get("display_mode", False))
 
 
+def _table_open(renderer, tokens, idx, options, env) -> str:
+    """Every table in its own sideways-scrolling box, so no table widens the page (a phone)."""
+    return '<div class="scroll">' + renderer.renderToken(tokens, idx, options, env)
+
+
+def _table_close(renderer, tokens, idx, options, env) -> str:
+    return renderer.renderToken(tokens, idx, options, env) + "</div>"
+
+
 _md = MarkdownIt("commonmark", {"html": False}).enable("table").use(dollarmath_plugin, renderer=_render)
+_md.add_render_rule("table_open", _table_open)
+_md.add_render_rule("table_close", _table_close)
 
 
 def markdown_to_html(text: str) -> str:
