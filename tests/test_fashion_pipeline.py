@@ -146,3 +146,39 @@ def test_mixup_trains_in_both_engines(tmp_path, small_data):
     for engine in ("torch", "numpy"):
         s = run(FashionConfig(engine=engine, **kw), options(tmp_path))
         assert 0 <= s["test_accuracy"] <= 1
+
+
+def test_clean_tail_trains_the_last_epochs_without_mixup():
+    """An epoch at or after ``mixup_epochs`` steps exactly as training without mixup, in
+    both engines; an epoch before it mixes (and so steps differently)."""
+    import numpy as np
+    import torch
+
+    from backproplab.fashion import numpy_trainer, schedule
+    from backproplab.fashion_torch import torch_trainer
+
+    rng = np.random.default_rng(0)
+    data = {s: (rng.standard_normal((n, 784)).astype(np.float32), rng.integers(0, 10, n))
+            for s, n in (("train", 64), ("validate", 16))}
+    c = FashionConfig(epochs=4, hidden=[8], batch_size=16, device="cpu", threads=1, mixup=0.3, clean_tail=0.5)
+    from backproplab import settings
+    c = settings.resolve(c)
+    assert c.mixup_epochs() == 2 and settings.resolve(FashionConfig()).mixup_epochs() == 34  # the mlp recipe
+
+    def first_weights(mixup_epochs, mixup=0.3):
+        torch.manual_seed(0)
+        c2 = settings.resolve(FashionConfig(**{**c.__dict__, "mixup": mixup}))
+        n, _ = numpy_trainer(c2, data)
+        n.mixup_epochs = mixup_epochs
+        t, _ = torch_trainer(c2, data, schedule(c2))
+        t.mixup_epochs = mixup_epochs
+        for trainer in (n, t):
+            trainer.train_epoch(0, lambda f: None)
+        return n.first_layer_weights().copy(), t.first_layer_weights().copy()
+
+    plain = first_weights(mixup_epochs=2, mixup=0.0)
+    clean = first_weights(mixup_epochs=0)
+    mixed = first_weights(mixup_epochs=1)
+    for engine in (0, 1):
+        assert np.array_equal(clean[engine], plain[engine])
+        assert not np.allclose(mixed[engine], plain[engine])

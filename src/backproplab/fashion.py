@@ -8,6 +8,7 @@ The two MLP engines share one recipe, so their accuracies are comparable: dense
 layers 784 → hidden → … → 10, each hidden layer Linear → BatchNorm → ReLU → Dropout,
 He-uniform weights and zero biases, SGD with Nesterov momentum and weight decay, a
 learning rate warmed up linearly then annealed by a cosine to 0 (set every step),
+mixup in every epoch but the last few (``clean_tail``: the net ends on clean images),
 and the same seeded shuffle.
 """
 
@@ -41,10 +42,12 @@ class FashionConfig(Recipe, ImageData):
     PROFILE_KEY: ClassVar[str] = "model"
     #: each model's recipe; a flag given on the command line overrides its entry
     PROFILES: ClassVar[dict] = {
-        "mlp": dict(epochs=40, batch_size=256, lr=0.2, warmup=1 / 15, optimizer="sgd", momentum=0.9,
-                    weight_decay=5e-4, dropout=0.0, label_smoothing=0.0, flip=True, tta=1, mixup=0.3),
+        "mlp": dict(epochs=40, batch_size=256, lr=0.1, warmup=1 / 15, optimizer="sgd", momentum=0.9,
+                    weight_decay=5e-4, dropout=0.0, label_smoothing=0.0, flip=True, tta=1, mixup=0.4,
+                    clean_tail=0.15),
         "cnn": dict(epochs=6, batch_size=128, lr=2e-3, warmup=1 / 12, optimizer="adam", momentum=0.0,
-                    weight_decay=0.0, dropout=0.0, label_smoothing=0.0, flip=False, tta=0, mixup=0.0),
+                    weight_decay=0.0, dropout=0.0, label_smoothing=0.0, flip=False, tta=0, mixup=0.0,
+                    clean_tail=0.0),
     }
 
     engine: str = setting("torch", "training engine", choices=("torch", "numpy"))
@@ -60,6 +63,12 @@ class FashionConfig(Recipe, ImageData):
                               "its mirror image", choices=(0, 1), profile=True)
     mixup: float | None = setting(None, "mixup: each batch blended with a shuffled copy of itself, weight ~ "
                                   "Beta(α, α); α (0: off)", range=Range(0, 10), profile=True)
+    clean_tail: float | None = setting(None, "fraction of the epochs, at the end, trained without mixup",
+                                       range=FRACTION, profile=True)
+
+    def mixup_epochs(self) -> int:
+        """Epochs trained with mixup, from the first; the last ``clean_tail`` of them see clean images."""
+        return round(self.epochs * (1 - self.clean_tail))
 
 
 def check_config(c: FashionConfig) -> None:
@@ -144,7 +153,8 @@ def numpy_trainer(c: FashionConfig, data: dict[str, tuple[np.ndarray, np.ndarray
         optimizer = Adam(schedule(c), weight_decay=c.weight_decay)
     model = NeuralNetwork(numpy_layers(c), optimizer=optimizer, seed=c.seed, label_smoothing=c.label_smoothing)
     trainer = NumpyTrainer(model, data, c.batch_size, len(fashion_mnist.CLASSES), augment=flip_half if c.flip else None,
-                           views=[lambda X: X, mirror] if c.tta else None, mixup=c.mixup)
+                           views=[lambda X: X, mirror] if c.tta else None, mixup=c.mixup,
+                           mixup_epochs=c.mixup_epochs())
     return trainer, {"device": "cpu (numpy)"}
 
 

@@ -58,7 +58,7 @@ def torch_trainer(c, arrays: dict[str, tuple[np.ndarray, np.ndarray]], schedule)
     else:
         optimizer = torch.optim.Adam(model.parameters(), lr=c.lr, weight_decay=c.weight_decay)
     trainer = TorchTrainer(model, optimizer, schedule, data, c.batch_size, rng, label_smoothing=c.label_smoothing,
-                           mixup=c.mixup,
+                           mixup=c.mixup, mixup_epochs=c.mixup_epochs(),
                            augment=flip_half if c.flip else None, eval_views=image_and_mirror if c.tta else None,
                            dist=dist)
     return trainer, describe(device, dist)

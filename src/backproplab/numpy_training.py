@@ -23,11 +23,13 @@ class NumpyTrainer:
     checkpoint_name = "checkpoint.npz"
 
     def __init__(self, model: NeuralNetwork, data: dict[str, tuple[np.ndarray, np.ndarray]], batch_size: int,
-                 n_classes: int, augment=None, views=None, mixup: float = 0.0) -> None:
-        """``augment(X_b, rng)``: each training batch's augmentation; ``mixup``: its α (0: off);
+                 n_classes: int, augment=None, views=None, mixup: float = 0.0,
+                 mixup_epochs: float = float("inf")) -> None:
+        """``augment(X_b, rng)``: each training batch's augmentation; ``mixup``: its α (0: off),
+        in epochs 0 … mixup_epochs − 1 (later epochs train on clean batches);
         ``views``: functions of X whose predictions are averaged when evaluating."""
         self.model, self.data, self.batch_size = model, data, batch_size
-        self.augment, self.views, self.mixup = augment, views, mixup
+        self.augment, self.views, self.mixup, self.mixup_epochs = augment, views, mixup, mixup_epochs
         if not model.layers:
             model.build(n_classes)
         self.best: dict[str, np.ndarray] | None = None
@@ -35,7 +37,7 @@ class NumpyTrainer:
     def train_epoch(self, epoch: int, on_batch: Callable[[float], None]) -> dict:
         X, y = self.data["train"]
         return training.train_epoch(self.model, X, y, self.batch_size, self.model.shuffle_rng, epoch, on_batch,
-                                    self.augment, self.mixup)
+                                    self.augment, self.mixup if epoch < self.mixup_epochs else 0.0)
 
     def evaluate(self, split: str) -> tuple[float, float]:
         return training.evaluate(self.model, *self.data[split], views=self.views)

@@ -49,7 +49,7 @@ class TorchTrainer:
     def __init__(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer, schedule: Callable[[float], float],
                  data: dict[str, Split], batch_size: int, rng: np.random.Generator, *,
                  augment: Callable[[torch.Tensor, torch.Tensor, int], torch.Tensor] | None = None,
-                 label_smoothing: float = 0.0, mixup: float = 0.0,
+                 label_smoothing: float = 0.0, mixup: float = 0.0, mixup_epochs: float = math.inf,
                  autocast_dtype: torch.dtype | None = None, eval_views: Callable | None = None,
                  dist: Dist | None = None) -> None:
         self.model, self.optimizer, self.schedule = model, optimizer, schedule
@@ -57,6 +57,7 @@ class TorchTrainer:
         self.augment, self.label_smoothing, self.autocast_dtype = augment, label_smoothing, autocast_dtype
         self.eval_views = eval_views  # test-time augmentation of the per-epoch validation
         self.mixup = mixup  # α of the Beta(α, α) mixing weight; 0: no mixup
+        self.mixup_epochs = mixup_epochs  # epochs 0 … mixup_epochs − 1 mix; later ones train on clean batches
         self.dist = dist or Dist()
         self.net = self.dist.wrap(model)  # DistributedDataParallel under torchrun, else the model
         self.best: dict | None = None
@@ -83,7 +84,7 @@ class TorchTrainer:
             set_lr(self.optimizer, lr, t)
             with torch.autocast(device_type=device.type, dtype=self.autocast_dtype,
                                 enabled=self.autocast_dtype is not None):
-                logits, loss = self.forward_loss(x, y)
+                logits, loss = self.forward_loss(x, y, self.mixup if epoch < self.mixup_epochs else 0.0)
             if device.type == "cpu" and not math.isfinite(loss.item()):
                 raise TrainingError(f"the training loss is {loss.item()} at epoch {epoch + 1}, step {b + 1}: "
                                     "training diverged; lower the learning rate")
@@ -102,14 +103,14 @@ class TorchTrainer:
         return {"train_loss": total_loss.item() / len(train.y), "train_accuracy": correct.item() / len(train.y),
                 "lr": lr}
 
-    def forward_loss(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(logits, loss) of a batch; with mixup the batch is blended with a shuffled copy of
-        itself and the loss with it: λ·CE(y) + (1 − λ)·CE(y[π]), which is the cross-entropy
-        against the mixed target (the NumPy engine's ``nn.training.mix``)."""
-        if not self.mixup:
+    def forward_loss(self, x: torch.Tensor, y: torch.Tensor, mixup: float) -> tuple[torch.Tensor, torch.Tensor]:
+        """(logits, loss) of a batch; with mixup (α > 0) the batch is blended with a shuffled
+        copy of itself and the loss with it: λ·CE(y) + (1 − λ)·CE(y[π]), which is the
+        cross-entropy against the mixed target (the NumPy engine's ``nn.training.mix``)."""
+        if not mixup:
             logits = self.net(x)
             return logits, F.cross_entropy(logits, y, label_smoothing=self.label_smoothing)
-        lam = float(torch.distributions.Beta(self.mixup, self.mixup).sample())
+        lam = float(torch.distributions.Beta(mixup, mixup).sample())
         perm = torch.randperm(len(x), device=x.device)
         logits = self.net(lam * x + (1 - lam) * x[perm])
         loss = lam * F.cross_entropy(logits, y, label_smoothing=self.label_smoothing) + \
