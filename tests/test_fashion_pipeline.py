@@ -154,15 +154,15 @@ def test_clean_tail_trains_the_last_epochs_without_mixup():
     import numpy as np
     import torch
 
+    from backproplab import settings
     from backproplab.fashion import numpy_trainer, schedule
     from backproplab.fashion_torch import torch_trainer
 
     rng = np.random.default_rng(0)
     data = {s: (rng.standard_normal((n, 784)).astype(np.float32), rng.integers(0, 10, n))
             for s, n in (("train", 64), ("validate", 16))}
-    c = FashionConfig(epochs=4, hidden=[8], batch_size=16, device="cpu", threads=1, mixup=0.3, clean_tail=0.5)
-    from backproplab import settings
-    c = settings.resolve(c)
+    c = settings.resolve(FashionConfig(epochs=4, hidden=[8], batch_size=16, device="cpu", threads=1, mixup=0.3,
+                                       clean_tail=0.5))
     assert c.mixup_epochs() == 2 and settings.resolve(FashionConfig()).mixup_epochs() == 34  # the mlp recipe
 
     def first_weights(mixup_epochs, mixup=0.3):
