@@ -15,6 +15,7 @@ TORCH = {
     "sigmoid": torch.sigmoid,
     "tanh": torch.tanh,
     "relu": torch.relu,
+    "arctan": torch.atan,
     "softmax": lambda z: torch.softmax(z, dim=-1),
 }
 NAMES = list(TORCH)

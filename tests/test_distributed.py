@@ -37,7 +37,7 @@ def args(data, out, name, *extra, epochs=3):
 
 def torchrun(*cli, nproc=2, **kw):
     command = [str(TORCHRUN), "--standalone", "--nproc-per-node", str(nproc), "-m", "backproplab", *cli]
-    env = {**os.environ, "BACKPROPLAB_DIST_TIMEOUT": "30", "OMP_NUM_THREADS": "1"}
+    env = {**os.environ, "BACKPROPLAB_DIST_TIMEOUT": "30", "OMP_NUM_THREADS": "1", "PYTHONFAULTHANDLER": "1"}
     return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
 
 

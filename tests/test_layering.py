@@ -50,6 +50,17 @@ def test_who_may_import_whom(part, forbidden):
         assert not bad, f"{path.relative_to(SRC)} imports {sorted(bad)}"
 
 
+def test_the_graders_child_loads_nothing_of_the_grader():
+    """The code that runs beside a learner's package imports numpy, the standard library and
+    (for the model's fallback, lazily) backproplab.nn: nothing that judges."""
+    child_side = {"backproplab.check.child", "backproplab.check.procedures", "backproplab.check.model_procedures"}
+    for name in ("child", "procedures", "model_procedures"):
+        path = SRC / "check" / f"{name}.py"
+        allowed = child_side | {f"{m}.{n}" for m in child_side for n in dir(__import__(m, fromlist=["_"]))}
+        bad = {n for n in imports(path) if n not in allowed and not n.startswith("backproplab.nn")}
+        assert not bad, f"{path.relative_to(SRC)} imports {sorted(bad)}"
+
+
 def test_the_library_imports_numpy_and_nothing_else():
     blocked = ["torch", "matplotlib", "tqdm", "platformdirs", "markdown_it", "latex2mathml"]
     code = (f"import sys\nfor m in {blocked!r}: sys.modules[m] = None\n"

@@ -31,3 +31,9 @@ def test_a_wheel_installed_in_a_fresh_environment_writes_the_derivations(tmp_pat
     assert str(ROOT / "src") not in out.stdout
     page = (tmp_path / "out" / "report.html").read_text()
     assert 'id="derivations"' in page and "Batch normalisation" in page and "<math" in page
+    # the grader runs its children from the installed package too
+    checked = subprocess.run([python, "-m", "backproplab", "check", str(ROOT / "tests" / "check_fixtures" / "correct"),
+                              "--parts", "ReLU.*,Conv2D.forward", "--json"], capture_output=True, text=True,
+                             cwd=tmp_path, env={"PYTHONPATH": deps, "PATH": "/usr/bin:/bin"})
+    assert checked.returncode == 0, checked.stderr
+    assert [p["verdict"] for p in __import__("json").loads(checked.stdout)["parts"]] == ["pass"] * 3

@@ -27,7 +27,8 @@ HELP = {"gradcheck": "check every analytic gradient against finite differences",
         "all": "the whole homework, then the report (what `make run` runs)",
         "report": "build report.html and report.md from run or sweep folders",
         "runs": "a table of run folders: the settings that differ and the results",
-        "download": "download a data set (checksum verified) into the cache"}
+        "download": "download a data set (checksum verified) into the cache",
+        "check": "grade your own homework package part by part (or check a CIFAR-10 predictions.csv)"}
 
 
 def config_class(command: str):
@@ -63,7 +64,33 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--markdown", help="also write the table as Markdown to this file")
     d = sub.add_parser("download", help=HELP["download"])
     d.add_argument("dataset", choices=["fashion", "cifar"], help="which data set")
+    add_check_flags(sub.add_parser("check", help=HELP["check"], description=CHECK_DESCRIPTION))
     return parser
+
+
+CHECK_DESCRIPTION = """Grade a learner's own neural_networks package: every activation, layer, the loss and the
+model, each forward and backward against backproplab's (seeded random inputs, float64), with the likely
+cause of each mistake. The learner's code runs in child processes with a time and memory limit per part;
+this isolates faults (endless loops, huge allocations, sys.exit), it is not a security sandbox. Exit status:
+0 when every part the package has passes, 1 otherwise, 2 on a usage error. Given a .csv file instead, checks
+a CIFAR-10 predictions.csv as an autograder would."""
+
+
+def add_check_flags(c: argparse.ArgumentParser) -> None:
+    c.add_argument("path", metavar="PATH", help="the folder that holds your neural_networks/ package (or the "
+                                                "package folder itself), or a CIFAR-10 predictions.csv")
+    c.add_argument("--parts", action="append", metavar="GLOB",
+                   help="only the parts whose names match, e.g. 'Conv2D.*' (repeat, or separate with commas)")
+    c.add_argument("--seed", type=int, default=0, help="seed of the random inputs (default: 0)")
+    c.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
+    c.add_argument("--gradescope", metavar="FILE", help="also write Gradescope's results.json to FILE")
+    c.add_argument("--rubric", metavar="FILE", help="JSON object part → points for --gradescope (default: one "
+                                                    "point per part)")
+    c.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS",
+                   help="wall-clock limit per part (default: 10; training gets 4×)")
+    c.add_argument("--memory", type=int, default=2048, metavar="MB", help="memory limit per part (default: 2048)")
+    c.add_argument("--data-dir", help="where to find CIFAR-10's test labels to score a predictions.csv")
+    c.add_argument("--overwrite", action="store_true", help="replace an existing --gradescope file")
 
 
 # -- the commands ------------------------------------------------------------------------
@@ -86,11 +113,13 @@ def cmd_pipeline(args) -> int:
     config = settings.from_args(config_class(args.command), args)
     options = settings.from_args(RunOptions, args)
     module = importlib.import_module(f"backproplab.{args.command}")
+    completed = False
     try:
         summary = module.run(config, options)
+        completed = True
     finally:
         if "backproplab.distributed" in sys.modules:  # leave torchrun's process group, if one was joined
-            sys.modules["backproplab.distributed"].finish()
+            sys.modules["backproplab.distributed"].finish(completed)
     if process_rank() == 0:  # under torchrun, one process speaks for the job
         print(module.describe_result(summary))
     return 0
@@ -126,7 +155,13 @@ def cmd_download(args) -> int:
     return 0
 
 
-COMMANDS = {"gradcheck": cmd_gradcheck, "iris": cmd_pipeline, "fashion": cmd_pipeline, "cifar": cmd_pipeline,
+def cmd_check(args) -> int:
+    from .check.cli import run_check
+
+    return run_check(args)
+
+
+COMMANDS = {"check": cmd_check, "gradcheck": cmd_gradcheck, "iris": cmd_pipeline, "fashion": cmd_pipeline, "cifar": cmd_pipeline,
             "all": cmd_all, "report": cmd_report, "runs": cmd_runs, "download": cmd_download}
 
 

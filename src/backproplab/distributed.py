@@ -127,7 +127,13 @@ class Dist:
 
 
 
-def finish() -> None:
-    """Leave torchrun's process group at the end of a run (nothing without torchrun)."""
-    if dist.is_available() and dist.is_initialized():
+def finish(completed: bool) -> None:
+    """Leave torchrun's process group at the end of a run (nothing without torchrun).
+
+    After a completed run every process waits for the others (rank 0 still writes the
+    predictions and plots) and then destroys the group. After a failure it does neither:
+    a peer may be inside a collective, where destroying the group can deadlock; torchrun
+    ends the other processes."""
+    if dist.is_available() and dist.is_initialized() and completed:
+        dist.barrier()
         dist.destroy_process_group()

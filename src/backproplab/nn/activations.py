@@ -96,6 +96,17 @@ class ReLU(Activation):
         return dY * (Z > 0)
 
 
+class ArcTan(Activation):
+    """σ(z) = arctan z,  σ'(z) = 1 / (1 + z²)."""
+
+    def forward(self, Z):
+        return np.arctan(Z)
+
+    def backward(self, Z, dY):
+        self._check_pair(Z, dY)
+        return dY / (1 + Z * Z)
+
+
 class Softmax(Activation):
     """Row-wise softmax over the last axis.
 
@@ -122,12 +133,13 @@ ACTIVATIONS: dict[str, type[Activation]] = {
     "sigmoid": Sigmoid,
     "tanh": TanH,
     "relu": ReLU,
+    "arctan": ArcTan,
     "softmax": Softmax,
 }
 
 
 def initialize_activation(name: str) -> Activation:
-    """Return a fresh activation by name ("linear", "sigmoid", "tanh", "relu", "softmax")."""
+    """Return a fresh activation by name ("linear", "sigmoid", "tanh", "relu", "arctan", "softmax")."""
     try:
         return ACTIVATIONS[name]()
     except (KeyError, TypeError):

@@ -94,7 +94,7 @@ def gradient_check_table(seed: int = 0) -> list[GradcheckRow]:
 
     rng = np.random.default_rng(seed)
     rows: list[GradcheckRow] = []
-    for name in ["linear", "sigmoid", "tanh", "relu", "softmax"]:
+    for name in ["linear", "sigmoid", "tanh", "relu", "arctan", "softmax"]:
         act = ACTIVATIONS[name]()
         Z = rng.standard_normal((4, 5))
         dY = rng.standard_normal(Z.shape)

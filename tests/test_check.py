@@ -1,0 +1,173 @@
+"""`backproplab check`: a correct package passes every part; each catalogue mistake, planted
+alone in a copy of it, gives its verdict and names its cause; packages that hang, exit,
+allocate without bound, print megabytes, come from an earlier term or are the blank
+starter never take the grader down; the outputs (table, JSON, Gradescope) and the exit
+status are what the README says."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from backproplab.check.grader import check_package
+from backproplab.check.parts import PART_NAMES
+from check_mutations import CORRECT, MUTATIONS, package_with
+
+
+def run_cli(*args, timeout=300):
+    return subprocess.run([sys.executable, "-m", "backproplab", "check", *map(str, args)], capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def test_the_correct_package_passes_every_part():
+    report = check_package(CORRECT)
+    assert [f.part for f in report.findings] == PART_NAMES
+    failing = {f.part: (f.verdict, f.cause) for f in report.findings if f.verdict != "pass"}
+    assert not failing
+    assert report.exit_status == 0
+    assert all(f.max_error is None or f.max_error < 1e-12 for f in report.findings)
+
+
+@pytest.mark.parametrize("mutation", MUTATIONS, ids=[m.name for m in MUTATIONS])
+def test_each_mistake_gives_its_verdict_and_cause(tmp_path, mutation):
+    root = package_with(tmp_path, (mutation.file, mutation.old, mutation.new, mutation.occurrence))
+    (finding,) = check_package(root, parts=[mutation.part], timeout=20).findings
+    assert (finding.verdict, finding.rule) == (mutation.verdict, mutation.rule), (finding.cause, finding.detail)
+    assert finding.cause
+
+
+def test_a_mistake_is_not_counted_twice(tmp_path):
+    """A wrong ReLU fails the ReLU parts; the dense layer and the model, which use it, still pass."""
+    root = package_with(tmp_path, ("activations.py", "return np.where(Z > 0, dY, 0.0)",
+                                   "return np.where(Z > 0, 2 * dY, 0.0)", 1))
+    report = check_package(root, parts=["ReLU.*", "FullyConnected.*", "NeuralNetwork.forward", "NeuralNetwork.backward"])
+    verdicts = {f.part: f.verdict for f in report.findings}
+    assert verdicts == {"ReLU.forward": "pass", "ReLU.backward": "wrong", "FullyConnected.forward": "pass",
+                        "FullyConnected.backward": "pass", "NeuralNetwork.forward": "pass",
+                        "NeuralNetwork.backward": "pass"}
+    dense = next(f for f in report.findings if f.part == "FullyConnected.backward")
+    assert any("your own relu activation" in line for line in dense.detail)
+
+
+def test_a_forward_that_is_wrong_is_told_apart_from_a_backward_that_is(tmp_path):
+    """The backward is the exact derivative of a wrong forward: the cause points at the forward."""
+    root = package_with(tmp_path, ("activations.py", "return np.arctan(Z)", "return 2 * np.arctan(Z)", 1),
+                        ("activations.py", "return dY / (1.0 + Z ** 2)", "return 2 * dY / (1.0 + Z ** 2)", 1))
+    report = check_package(root, parts=["ArcTan.*"])
+    forward, backward = report.findings
+    assert forward.verdict == backward.verdict == "wrong"
+    assert backward.rule == "forward-wrong" and "ArcTan.forward" in backward.cause
+
+
+def test_a_hang_times_out_and_every_other_part_still_runs(tmp_path):
+    root = package_with(tmp_path, ("layers.py", 'self.cache["in_dims"] = X.shape', "while True:\n            pass", 1))
+    report = check_package(root, parts=["Flatten.*", "ReLU.forward"], timeout=2)
+    verdicts = {f.part: f.verdict for f in report.findings}
+    assert verdicts == {"Flatten.forward": "timeout", "Flatten.backward": "timeout", "ReLU.forward": "pass"}
+    assert report.seconds < 30
+
+
+def test_a_module_that_hangs_at_import_times_out_once(tmp_path):
+    root = package_with(tmp_path, ("losses.py", "import numpy as np", "import numpy as np\nwhile True:\n    pass", 1))
+    report = check_package(root, parts=["CrossEntropy.*", "Linear.forward"], timeout=2)
+    verdicts = {f.part: f.verdict for f in report.findings}
+    assert verdicts == {"CrossEntropy.forward": "timeout", "CrossEntropy.backward": "timeout", "Linear.forward": "pass"}
+    assert report.seconds < 20
+
+
+def test_printing_megabytes_is_captured_and_cut(tmp_path):
+    root = package_with(tmp_path, ("activations.py", "def forward(self, Z):\n        return Z",
+                                   "def forward(self, Z):\n        print('x' * 10**7)\n        return Z * 2", 1))
+    (finding,) = check_package(root, parts=["Linear.forward"]).findings
+    assert finding.verdict == "wrong"
+    printed = next(line for line in finding.detail if line.startswith("your code printed"))
+    assert "of 10,000,001 bytes" in printed and len(printed) < 5000
+
+
+def test_an_earlier_terms_package_is_graded_on_what_it_has(tmp_path):
+    """No ArcTan, Pool2D or Flatten: those parts are absent, not counted; the rest passes, exit 0."""
+    root = package_with(tmp_path, ("activations.py", "class ArcTan(", "class _Gone1(", 1),
+                        ("activations.py", '"arctan": ArcTan, ', "", 1),
+                        ("layers.py", "class Pool2D(", "class _Gone2(", 1),
+                        ("layers.py", "class Flatten(", "class _Gone3(", 1))
+    report = check_package(root)
+    absent = sorted(f.part for f in report.findings if f.absent)
+    assert absent == sorted(["ArcTan.forward", "ArcTan.backward", "Pool2D.max.forward", "Pool2D.max.backward",
+                             "Pool2D.average.forward", "Pool2D.average.backward", "Flatten.forward",
+                             "Flatten.backward"])
+    assert all(f.verdict == "not implemented" for f in report.findings if f.absent)
+    assert report.exit_status == 0
+
+
+def test_the_blank_starter_is_not_implemented_or_does_not_load(tmp_path):
+    blanks = [("activations.py", body, "return ...", 1) for body in
+              ("return 1.0 / (1.0 + np.exp(-Z))", "return dY * s * (1.0 - s)", "return np.tanh(Z)",
+               "return dY * (1.0 - t ** 2)", "return np.where(Z > 0, Z, 0.0)", "return np.where(Z > 0, dY, 0.0)",
+               "return e / np.sum(e, axis=1, keepdims=True)")]
+    blanks.append(("activations.py", "s = self.forward(Z)\n        inner = np.sum(s * dY, axis=1, keepdims=True)\n"
+                   "        return s * (dY - inner)", "return ...", 1))
+    blanks += [("losses.py", "return -np.sum(Y * np.log(Y_hat)) / m", "return ...", 1),
+               ("losses.py", "return -(Y / Y_hat) / m", "return ...", 1),
+               ("layers.py", "W = self.init_weights((self.n_in, self.n_out))", "W = # initialize weights", 1)]
+    report = check_package(package_with(tmp_path, *blanks))
+    verdicts = {f.part: (f.verdict, f.rule) for f in report.findings}
+    for name in ("Sigmoid", "TanH", "ReLU", "SoftMax"):
+        assert verdicts[f"{name}.forward"] == verdicts[f"{name}.backward"] == ("not implemented", "not-implemented")
+    assert verdicts["CrossEntropy.forward"] == ("not implemented", "not-implemented")
+    for part in ("FullyConnected.forward", "Conv2D.backward", "Flatten.forward", "NeuralNetwork.train"):
+        assert verdicts[part] == ("error", "blank-left-in")
+    assert report.exit_status == 1
+
+
+def test_json_is_the_only_thing_on_stdout_and_the_exit_status_follows_the_verdicts(tmp_path):
+    root = package_with(tmp_path, ("losses.py", "return -(Y / Y_hat) / m", "return -(Y / Y_hat)", 1))
+    done = run_cli(root, "--json", "--parts", "CrossEntropy.*,Linear.forward")
+    assert done.returncode == 1, done.stderr
+    result = json.loads(done.stdout)
+    assert set(result) == {"path", "seed", "parts", "summary"}
+    parts = {p["part"]: p for p in result["parts"]}
+    assert set(parts) == {"Linear.forward", "CrossEntropy.forward", "CrossEntropy.backward"}
+    assert parts["CrossEntropy.backward"]["verdict"] == "wrong" and parts["CrossEntropy.backward"]["rule"] == "times-m"
+    assert {"part", "verdict", "max_error", "cause", "detail", "seconds"} <= set(parts["Linear.forward"])
+    assert run_cli(CORRECT, "--parts", "Linear.*").returncode == 0
+
+
+def test_gradescope_results_with_a_rubric(tmp_path):
+    root = package_with(tmp_path, ("activations.py", "return np.where(Z > 0, dY, 0.0)", "return dY", 1))
+    rubric = tmp_path / "rubric.json"
+    rubric.write_text(json.dumps({"ReLU.backward": 3, "ReLU.forward": 2}))
+    results = tmp_path / "results.json"
+    done = run_cli(root, "--parts", "ReLU.*,Linear.forward", "--gradescope", results, "--rubric", rubric)
+    assert done.returncode == 1, done.stderr
+    graded = json.loads(results.read_text())
+    tests = {t["name"]: t for t in graded["tests"]}
+    assert tests["ReLU.forward"]["score"] == 2 and tests["ReLU.forward"]["status"] == "passed"
+    assert tests["ReLU.backward"]["score"] == 0 and tests["ReLU.backward"]["max_score"] == 3
+    assert tests["ReLU.backward"]["status"] == "failed" and tests["ReLU.backward"]["output"].startswith("wrong: ")
+    assert tests["Linear.forward"]["max_score"] == 1
+    assert graded["score"] == 3
+    again = run_cli(root, "--parts", "Linear.forward", "--gradescope", results)
+    assert again.returncode == 2 and "--overwrite" in again.stderr and "Traceback" not in again.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    (["{missing}"], "no such file or folder"),
+    (["{empty}"], "holds no neural_networks"),
+    (["{correct}", "--parts", "Conv3D.*"], "matches no part"),
+    (["{correct}", "--timeout", "0"], "--timeout"),
+    (["{correct}", "--rubric", "{rubric}", "--gradescope", "{out}"], "not a part"),
+])
+def test_usage_errors_are_one_line_and_exit_2(tmp_path, args, message):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "rubric.json").write_text('{"Conv3D.forward": 1}')
+    paths = {"missing": tmp_path / "nope", "empty": tmp_path / "empty", "correct": CORRECT,
+             "rubric": tmp_path / "rubric.json", "out": tmp_path / "results.json"}
+    done = run_cli(*[a.format(**paths) for a in args])
+    assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_the_package_folder_itself_can_be_given():
+    report = check_package(CORRECT / "neural_networks", parts=["Flatten.*"])
+    assert [f.verdict for f in report.findings] == ["pass", "pass"]
