@@ -19,7 +19,7 @@ def step_fn(c, channels_last: bool, batch: int, compiled: bool):
     import torch
     import torch.nn.functional as F
 
-    from backproplab import cifar_net
+    from backproplab.pipelines import cifar_net
 
     model = cifar_net.build_model(c.widths, c.convs_per_block, c.whiten_kernel, c.whiten_stride, c.activation,
                                   c.scale, c.bn_momentum)
@@ -43,7 +43,7 @@ def measure(profile: str, repeats: int) -> None:
     import torch
 
     from backproplab import settings
-    from backproplab.cifar import CifarConfig
+    from backproplab.pipelines.cifar import CifarConfig
 
     c = settings.resolve(CifarConfig(profile=profile))
     cores = os.cpu_count()

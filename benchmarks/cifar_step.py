@@ -22,8 +22,9 @@ def measure(repeats: int) -> None:
     import torch
     import torch.nn.functional as F
 
-    from backproplab import cifar_net, settings
-    from backproplab.cifar import CifarConfig
+    from backproplab import settings
+    from backproplab.pipelines import cifar_net
+    from backproplab.pipelines.cifar import CifarConfig
 
     torch.set_num_threads(os.cpu_count())
     print(machine())

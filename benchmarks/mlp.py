@@ -27,8 +27,8 @@ def measure(repeats: int, threads: int) -> None:
     from backproplab import settings
     from backproplab.data.dataset import Standardizer
     from backproplab.data.discovery import DataNotFoundError
-    from backproplab.fashion import FashionConfig, as_inputs, load_splits, numpy_trainer, schedule
-    from backproplab.fashion_torch import torch_trainer
+    from backproplab.pipelines.fashion import FashionConfig, as_inputs, load_splits, numpy_trainer, schedule
+    from backproplab.pipelines.fashion_torch import torch_trainer
 
     c = settings.resolve(FashionConfig(device="cpu", threads=threads))
     try:

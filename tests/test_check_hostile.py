@@ -14,7 +14,7 @@ from backproplab.check.grader import check_package
 from backproplab.check.parts import PART_NAMES
 from backproplab.check.predictions import check_predictions
 from backproplab.errors import UsageError
-from cifar_fixtures import write_batch, write_cifar
+from fixtures import write_batch, write_cifar
 from check_mutations import package_with
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from backproplab.data import cifar10
 from backproplab.data.errors import DataError
-from cifar_fixtures import write_batch, write_cifar
+from fixtures import write_batch, write_cifar
 
 
 def test_reads_an_official_format_folder(tmp_path):
@@ -114,7 +114,7 @@ def test_predict_on_arrays(tmp_path):
 
 
 def test_a_label_too_large_for_any_integer_type_is_a_clear_error(tmp_path):
-    from cifar_fixtures import write_batch
+    from fixtures import write_batch
 
     write_batch(tmp_path / "data_batch_1", 3, seed=0, labels=[1, 2**70, 3])
     with pytest.raises(DataError, match="labels must lie in 0..9; found 1180591620717411303424"):

@@ -1,7 +1,7 @@
 """The IDX reader, data discovery and the checksummed download (against a loopback server)."""
 
 import gzip
-from pathlib import Path
+
 
 import numpy as np
 import pytest
@@ -9,23 +9,7 @@ import pytest
 from backproplab.data import discovery, fashion_mnist
 from backproplab.data.errors import DataError
 from backproplab.data.idx import read_idx
-
-
-def idx_bytes(array: np.ndarray, code: int = 0x08) -> bytes:
-    header = bytes([0, 0, code, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
-    return header + array.astype(array.dtype.newbyteorder(">")).tobytes()
-
-
-def write_fashion(folder: Path, n_train=20, n_test=10, gz=True, labels=None) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(0)
-    for prefix, n in (("train", n_train), ("t10k", n_test)):
-        images = rng.integers(0, 256, (n, 28, 28), dtype=np.uint8)
-        y = np.arange(n, dtype=np.uint8) % 10 if labels is None else labels
-        for kind, arr in (("images-idx3", images), ("labels-idx1", y)):
-            data = idx_bytes(arr)
-            (folder / f"{prefix}-{kind}-ubyte.gz").write_bytes(gzip.compress(data) if gz else data)
-    return folder
+from fixtures import idx_bytes, write_fashion
 
 
 @pytest.mark.parametrize("gz", [True, False])

@@ -4,7 +4,6 @@ ending the job, resume under torchrun, and the refusals before training."""
 
 import csv
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -15,7 +14,7 @@ import pytest
 import torch
 
 from backproplab.runs.log import TIME_COLUMNS
-from test_data_fashion import write_fashion
+from fixtures import write_fashion
 
 TORCHRUN = Path(sys.executable).with_name("torchrun")
 #: float32 sums in another order (two shards, then an all-reduce): equal to about 1e-6 relative

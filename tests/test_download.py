@@ -12,7 +12,7 @@ import pytest
 from backproplab.data import cifar10, discovery, fashion_mnist
 from backproplab.data.download import DownloadError, fetch
 from backproplab.data.errors import DataError
-from test_data_fashion import write_fashion
+from fixtures import write_fashion
 
 
 def md5(data: bytes) -> str:

@@ -10,10 +10,10 @@ import pytest
 
 from backproplab.cli import main
 from backproplab.data import discovery, fashion_mnist
-from backproplab.fashion import FashionConfig, run
+from backproplab.pipelines.fashion import FashionConfig, run
 from backproplab.runs.log import COLUMNS
 from backproplab.runs.options import RunOptions
-from test_data_fashion import write_fashion
+from fixtures import write_fashion
 
 PICTURES = {"loss.png", "accuracy.png", "confusion.png", "misclassified.png", "weights.png"}
 
@@ -121,8 +121,8 @@ def test_mirror_flips_every_image_left_right_in_both_engines():
     import numpy as np
     import torch
 
-    from backproplab.fashion import flip_half, mirror
-    from backproplab.fashion_torch import mirror as torch_mirror
+    from backproplab.pipelines.fashion import flip_half, mirror
+    from backproplab.pipelines.fashion_torch import mirror as torch_mirror
 
     X = np.arange(3 * 784, dtype=np.float32).reshape(3, 784)
     M = mirror(X).reshape(3, 28, 28)
@@ -155,8 +155,8 @@ def test_clean_tail_trains_the_last_epochs_without_mixup():
     import torch
 
     from backproplab import settings
-    from backproplab.fashion import numpy_trainer, schedule
-    from backproplab.fashion_torch import torch_trainer
+    from backproplab.pipelines.fashion import numpy_trainer, schedule
+    from backproplab.pipelines.fashion_torch import torch_trainer
 
     rng = np.random.default_rng(0)
     data = {s: (rng.standard_normal((n, 784)).astype(np.float32), rng.integers(0, 10, n))

@@ -13,7 +13,7 @@ import time
 import pytest
 
 from backproplab.runs.log import TIME_COLUMNS
-from test_data_fashion import write_fashion
+from fixtures import write_fashion
 
 EPOCHS = 8
 
@@ -96,7 +96,7 @@ def test_a_refused_resume_changes_nothing_on_disk(data, tmp_path):
 
 
 def test_a_failure_after_a_checkpoint_keeps_the_run(data, tmp_path, monkeypatch, capsys):
-    from backproplab import fashion
+    from backproplab.pipelines import fashion
     from backproplab.cli import main
 
     def broken(*args, **kwargs):

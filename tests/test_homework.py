@@ -14,8 +14,8 @@ import pytest
 
 from backproplab.cli import main
 from backproplab.data import cifar10, discovery, fashion_mnist
-from cifar_fixtures import write_cifar
-from test_data_fashion import write_fashion
+from fixtures import write_cifar
+from fixtures import write_fashion
 
 FOLDERS = ["gradcheck", "iris-sweep", "fashion-torch-mlp", "fashion-numpy-mlp", "fashion-numpy-cnn", "cifar"]
 

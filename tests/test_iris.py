@@ -10,7 +10,7 @@ import pytest
 
 from backproplab.cli import main
 from backproplab.data.splits import stratified_folds
-from backproplab.iris import IrisConfig, run
+from backproplab.pipelines.iris import IrisConfig, run
 from backproplab.runs.log import TIME_COLUMNS
 from backproplab.runs.options import RunOptions
 

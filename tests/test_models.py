@@ -137,7 +137,7 @@ def test_the_torch_trainer_stops_at_a_non_finite_loss():
     import torch
 
     from backproplab.errors import TrainingError
-    from backproplab.torch_training import Split, TorchTrainer
+    from backproplab.engines.torch_engine import Split, TorchTrainer
 
     X = torch.ones(32, 4)
     X[5] = float("inf")

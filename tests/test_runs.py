@@ -237,7 +237,7 @@ def test_readers_refuse_files_larger_than_a_run_writes(tmp_path):
 def test_tensorboard_event_files_hold_every_epoch(tmp_path):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-    from backproplab.iris import IrisConfig, run
+    from backproplab.pipelines.iris import IrisConfig, run
     from backproplab.runs.options import RunOptions
 
     s = run(IrisConfig(hidden=[4], lr=[0.1], epochs=5), RunOptions(out=str(tmp_path), name="r", progress=False,

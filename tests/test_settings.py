@@ -13,12 +13,12 @@ import pytest
 from hypothesis import given, strategies as st
 
 from backproplab import __version__, settings
-from backproplab.cifar import CifarConfig
+from backproplab.pipelines.cifar import CifarConfig
 from backproplab.cli import build_parser, main
 from backproplab.errors import UsageError
-from backproplab.fashion import FashionConfig
-from backproplab.homework import AllOptions
-from backproplab.iris import IrisConfig
+from backproplab.pipelines.fashion import FashionConfig
+from backproplab.pipelines.homework import AllOptions
+from backproplab.pipelines.iris import IrisConfig
 from backproplab.runs.options import RunOptions
 
 SRC = pathlib.Path(__file__).resolve().parents[1] / "src" / "backproplab"
@@ -34,7 +34,7 @@ def subparser(command):
 @pytest.mark.parametrize("command", CONFIGS)
 def test_every_declared_setting_is_one_flag_with_its_help_and_default(command):
     cls, p = CONFIGS[command], subparser(command)
-    actions = {a.dest: a for a in p._actions if a.dest != "help"}
+    actions = {a.dest: a for a in p._actions if a.dest not in ("help", "debug")}  # --debug: a global flag
     declared = {f.name: f for f in settings.declared(cls) + settings.declared(RunOptions)}
     assert set(actions) == set(declared), "flags and declarations differ"
     for name, f in declared.items():
@@ -131,7 +131,7 @@ def test_version():
 
 
 def test_config_json_is_the_declarations(tmp_path):
-    from backproplab.iris import run
+    from backproplab.pipelines.iris import run
 
     run(IrisConfig(hidden=[4], lr=[0.1], epochs=3), RunOptions(out=str(tmp_path), name="r", progress=False))
     saved = __import__("json").loads((tmp_path / "r" / "config.json").read_text())

@@ -20,9 +20,9 @@ def test_a_wheel_installed_in_a_fresh_environment_writes_the_derivations(tmp_pat
     # the dependencies (numpy, matplotlib, ...) come from this environment's site-packages; backproplab
     # itself only from the wheel: an editable install is reached through a .pth file, which PYTHONPATH skips
     deps = sysconfig.get_paths()["purelib"]
-    code = ("import backproplab, sys; from backproplab.homework import AllOptions, gradcheck_stage; "
+    code = ("import backproplab, sys; from backproplab.pipelines.gradcheck import GradcheckConfig, run; "
             "from backproplab.runs.options import RunOptions; from backproplab.report import build_report; "
-            f"gradcheck_stage(RunOptions(out={str(tmp_path / 'out')!r}, name='gradcheck'), AllOptions()); "
+            f"run(GradcheckConfig(), RunOptions(out={str(tmp_path / 'out')!r}, name='gradcheck')); "
             f"print(backproplab.__file__); print(build_report([{str(tmp_path / 'out')!r}]))")
     out = subprocess.run([python, "-c", code], capture_output=True, text=True, cwd=tmp_path,
                          env={"PYTHONPATH": deps, "PATH": "/usr/bin:/bin", "MPLBACKEND": "Agg"})

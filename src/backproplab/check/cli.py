@@ -3,10 +3,35 @@ prints or writes the result. ``cli.py`` only parses and dispatches."""
 
 from __future__ import annotations
 
+import argparse
 import math
 from pathlib import Path
 
 from ..errors import UsageError
+
+DESCRIPTION = """Grade a learner's own neural_networks package: every activation, layer, the loss and the
+model, each forward and backward against backproplab's (seeded random inputs, float64), with the likely
+cause of each mistake. The learner's code runs in child processes with a time and memory limit per part;
+this isolates faults (endless loops, huge allocations, sys.exit), it is not a security sandbox. Exit status:
+0 when every part the package has passes, 1 otherwise, 2 on a usage error. Given a .csv file instead, checks
+a CIFAR-10 predictions.csv as an autograder would."""
+
+
+def add_check_flags(c: argparse.ArgumentParser) -> None:
+    c.add_argument("path", metavar="PATH", help="the folder that holds your neural_networks/ package (or the "
+                                                "package folder itself), or a CIFAR-10 predictions.csv")
+    c.add_argument("--parts", action="append", metavar="GLOB",
+                   help="only the parts whose names match, e.g. 'Conv2D.*' (repeat, or separate with commas)")
+    c.add_argument("--seed", type=int, default=0, help="seed of the random inputs (default: 0)")
+    c.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
+    c.add_argument("--gradescope", metavar="FILE", help="also write Gradescope's results.json to FILE")
+    c.add_argument("--rubric", metavar="FILE", help="JSON object part → points for --gradescope (default: one "
+                                                    "point per part)")
+    c.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS",
+                   help="wall-clock limit per part (default: 10; training gets 4×)")
+    c.add_argument("--memory", type=int, default=2048, metavar="MB", help="memory limit per part (default: 2048)")
+    c.add_argument("--data-dir", help="where to find CIFAR-10's test labels to score a predictions.csv")
+    c.add_argument("--overwrite", action="store_true", help="replace an existing --gradescope file")
 
 
 def _check_flags(args) -> None:

@@ -167,16 +167,44 @@ def _parameter_shapes(f: Finding, outcome, p: str, expected: dict, batch: int) -
         f.worse("wrong", cause, rule)
 
 
-def _dense_gradients(X, W, b, dZ):
-    layer = FullyConnected(W.shape[1])
+def _layer_gradients(make_layer, X, W, b, dZ):
+    """(dX, dW, db) of our layer (linear, parameters W and b) for the gradient dZ at its
+    pre-activation; Nones when there is no dZ."""
+    if dZ is None:
+        return None, None, None
+    layer = make_layer()
     layer.restore({"W": W, "b": b}, {})
     layer.forward(X)
     dX = layer.backward(dZ)
     return dX, layer.gradients["W"], layer.gradients["b"]
 
 
+def _judge_gradients(f: Finding, outcome, inputs, p: str, ctx: Context, cls: str, gradients, act, extra: dict,
+                     fields: dict | None = None) -> None:
+    """dX, dW and db of a dense or convolution layer's backward against ``gradients(X, dZ)``
+    at the layer's own σ'; the catalogue's transformations, ``extra`` ones first
+    ({"db": [(rule, array), …]}); then finite differences where none explains a difference."""
+    X, X0, dY = inputs[p + "X"], inputs[p + "X0"], inputs[p + "dY"]
+    grads = [check_call(f, outcome, p + k, what, ctx) for k, what in
+             (("dX", f"{cls}.backward"), ("dW", "gradients['W']"), ("db", "gradients['b']"))]
+    right = gradients(X, act["dZ"])
+    common = {"cached-output": gradients(X, act["dZ_at_Y"]), "activation-skipped": gradients(X, dY),
+              "activation-twice": gradients(X, act["dZ2"]), "stale-cache": gradients(X0, act["dZ"])}
+    for k, name in enumerate(("dX", "dW", "db")):
+        if grads[k] is None:
+            continue
+        alternatives = [*extra.get(name, []), *((rule, arrays[k]) for rule, arrays in common.items())]
+        if name != "dX":
+            alternatives.append(("not-stored", np.zeros_like(right[k])))
+        judge_array(f, name, grads[k], right[k], alternatives, gradient=True, m=X.shape[0],
+                    accept_singletons=(name == "db"), fields=fields)
+    fd_check(f, outcome, inputs, p, [("dX", "X"), ("dW", "W"), ("db", "b")],
+             matches(array_of(outcome, p + "out"), act["Y"]), f"{cls}.forward")
+    modified_inputs(f, outcome, [p + "out", p + "dX"], cls)
+
+
 def _dense(f: Finding, part, case, inputs, outcome, ctx: Context, p: str) -> None:
-    X, X0, W, b, Zref, dY = (inputs[p + k] for k in ("X", "X0", "W", "b", "Zref", "dY"))
+    X0, W, b, Zref = (inputs[p + k] for k in ("X0", "W", "b", "Zref"))
     used, act = _activation_values(f, outcome, case, inputs, p)
     out = _forward_output(f, part, outcome, p, "FullyConnected.forward", ctx)
     if part.method == "forward":
@@ -185,37 +213,12 @@ def _dense(f: Finding, part, case, inputs, outcome, ctx: Context, p: str) -> Non
             judge_array(f, "the output", out, act["Y"],
                         [("activation-not-applied", Zref if used != "linear" else None)])
         modified_inputs(f, outcome, [p + "out"], "FullyConnected.forward")
-        return
-    if f.verdict != "pass":
-        return
-    grads = [check_call(f, outcome, p + k, what, ctx) for k, what in
-             (("dX", "FullyConnected.backward"), ("dW", "gradients['W']"), ("db", "gradients['b']"))]
-    right = _dense_gradients(X, W, b, act["dZ"])
-    skipped = _dense_gradients(X, W, b, dY)
-    twice = _dense_gradients(X, W, b, act["dZ2"]) if act["dZ2"] is not None else (None,) * 3
-    at_output = _dense_gradients(X, W, b, act["dZ_at_Y"]) if act["dZ_at_Y"] is not None else (None,) * 3
-    stale = _dense_gradients(X0, W, b, act["dZ"])
-    m = X.shape[0]
-    for k, name in enumerate(("dX", "dW", "db")):
-        if grads[k] is None:
-            continue
-        alternatives = [("cached-output", at_output[k]), ("activation-skipped", skipped[k]),
-                        ("activation-twice", twice[k]), ("stale-cache", stale[k]),
-                        ("not-stored", np.zeros_like(right[k]) if name != "dX" else None)]
-        if name == "db":
-            alternatives.insert(0, ("bias-not-summed", act["dZ"]))
-        judge_array(f, name, grads[k], right[k], alternatives, gradient=True, m=m, accept_singletons=(name == "db"))
-    forward_ok = matches(out, act["Y"])
-    fd_check(f, outcome, inputs, p, [("dX", "X"), ("dW", "W"), ("db", "b")], forward_ok, "FullyConnected.forward")
-    modified_inputs(f, outcome, [p + "out", p + "dX"], "FullyConnected")
+    elif f.verdict == "pass":
+        def gradients(X, dZ):
+            return _layer_gradients(lambda: FullyConnected(W.shape[1]), X, W, b, dZ)
 
-
-def _conv_gradients(X, W, b, stride, pad, dZ):
-    layer = Conv2D(W.shape[3], W.shape[:2], stride=stride, pad=pad)
-    layer.restore({"W": W, "b": b}, {})
-    layer.forward(X)
-    dX = layer.backward(dZ)
-    return dX, layer.gradients["W"], layer.gradients["b"]
+        _judge_gradients(f, outcome, inputs, p, ctx, "FullyConnected", gradients, act,
+                         {"db": [("bias-not-summed", act["dZ"])]})
 
 
 def _conv(f: Finding, part, case, inputs, outcome, ctx: Context, p: str) -> None:
@@ -242,30 +245,18 @@ def _conv(f: Finding, part, case, inputs, outcome, ctx: Context, p: str) -> None
         return
     if f.verdict != "pass":
         return
-    grads = [check_call(f, outcome, p + k, what, ctx) for k, what in
-             (("dX", "Conv2D.backward"), ("dW", "gradients['W']"), ("db", "gradients['b']"))]
-    right = _conv_gradients(X, W, b, stride, pad, act["dZ"])
-    skipped = _conv_gradients(X, W, b, stride, pad, dY)
-    twice = _conv_gradients(X, W, b, stride, pad, act["dZ2"]) if act["dZ2"] is not None else (None,) * 3
-    at_output = (_conv_gradients(X, W, b, stride, pad, act["dZ_at_Y"]) if act["dZ_at_Y"] is not None
-                 else (None,) * 3)
-    stale = _conv_gradients(X0, W, b, stride, pad, act["dZ"])
-    flip = _conv_gradients(X, flipped, b, stride, pad, ours.backward(Z_flipped, dY))
-    flip = (flip[0], flip[1][::-1, ::-1], flip[2])
+
+    def gradients(X, dZ, W=W):
+        return _layer_gradients(lambda: Conv2D(W.shape[3], W.shape[:2], stride=stride, pad=pad), X, W, b, dZ)
+
+    dX_f, dW_f, db_f = gradients(X, ours.backward(Z_flipped, dY), flipped)  # the kernel-flipped layer's
     dZ = act["dZ"]
-    for k, name in enumerate(("dX", "dW", "db")):
-        if grads[k] is None:
-            continue
-        alternatives = [("cached-output", at_output[k]), ("activation-skipped", skipped[k]),
-                        ("activation-twice", twice[k]), ("stale-cache", stale[k]), ("kernel-flipped", flip[k]), ("not-stored", np.zeros_like(right[k]) if name != "dX" else None)]
-        if name == "dW" and pad == "same":
-            alternatives.append(("unpadded-input", _weight_gradient_unpadded(X, dZ, W.shape, stride)))
-        if name == "db":
-            alternatives = [("bias-not-summed", a) for a in (dZ, dZ.sum(axis=0), dZ.sum(axis=(1, 2)))] + alternatives
-        judge_array(f, name, grads[k], right[k], alternatives, gradient=True, m=X.shape[0],
-                    accept_singletons=(name == "db"), fields=fields)
-    fd_check(f, outcome, inputs, p, [("dX", "X"), ("dW", "W"), ("db", "b")], matches(out, act["Y"]), "Conv2D.forward")
-    modified_inputs(f, outcome, [p + "out", p + "dX"], "Conv2D")
+    extra = {"dX": [("kernel-flipped", dX_f)], "dW": [("kernel-flipped", dW_f[::-1, ::-1])],
+             "db": [*(("bias-not-summed", a) for a in (dZ, dZ.sum(axis=0), dZ.sum(axis=(1, 2)))),
+                    ("kernel-flipped", db_f)]}
+    if pad == "same":
+        extra["dW"].append(("unpadded-input", _weight_gradient_unpadded(X, dZ, W.shape, stride)))
+    _judge_gradients(f, outcome, inputs, p, ctx, "Conv2D", gradients, act, extra, fields)
 
 
 def _weight_gradient_unpadded(X, dZ, shape, stride):

@@ -78,6 +78,3 @@ class Dataset:
         if name not in self._y:
             raise KeyError(f"this Dataset has no {name!r} split; it has {sorted(self._y)}")
         return self._X[name], self._y[name]
-
-    def size(self, name: str) -> int:
-        return len(self._y[name])

@@ -87,7 +87,7 @@ def fetch(url: str, dest: Path, md5: str, size: int, deadline: float = 1800.0, s
 
 def _receive(url: str, tmp: Path, size: int, deadline: float, show_progress: bool) -> None:
     """Write the body of ``url`` to ``tmp``: at most ``size`` bytes, within ``deadline`` seconds."""
-    from ..runs.progress import progress
+    from ..progress import progress
 
     start = time.monotonic()
     try:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .errors import DataError
+
 
 def stratified_split(labels: np.ndarray, sizes: dict[str, int], seed: int) -> dict[str, np.ndarray]:
     """Split example indices so that each named part holds ``sizes[name]`` examples with
@@ -16,7 +18,7 @@ def stratified_split(labels: np.ndarray, sizes: dict[str, int], seed: int) -> di
     labels = np.asarray(labels)
     n = labels.shape[0]
     if sum(sizes.values()) >= n:
-        raise ValueError(f"cannot hold out {sum(sizes.values())} of {n} examples and keep any for training")
+        raise DataError(f"cannot hold out {sum(sizes.values())} of {n} examples and keep any for training")
     rng = np.random.default_rng(seed)
     classes, counts = np.unique(labels, return_counts=True)
     pools = {c: list(rng.permutation(np.flatnonzero(labels == c))) for c in classes}
@@ -29,7 +31,7 @@ def stratified_split(labels: np.ndarray, sizes: dict[str, int], seed: int) -> di
         chosen = []
         for c, t in zip(classes, take):
             if t > len(pools[c]) - 1:
-                raise ValueError(
+                raise DataError(
                     f"class {c!r} has too few examples ({counts[classes == c][0]}) for a stratified split "
                     f"with {size} held out as {name!r}"
                 )
@@ -63,10 +65,10 @@ def stratified_folds(labels: np.ndarray, k: int, seed: int) -> np.ndarray:
     share to within one example."""
     labels = np.asarray(labels)
     if k < 2:
-        raise ValueError(f"cross-validation needs at least 2 folds; got {k}")
+        raise DataError(f"cross-validation needs at least 2 folds; got {k}")
     _, counts = np.unique(labels, return_counts=True)
     if counts.min() < k:
-        raise ValueError(f"a class has only {counts.min()} examples: too few for {k}-fold cross-validation")
+        raise DataError(f"a class has only {counts.min()} examples: too few for {k}-fold cross-validation")
     rng = np.random.default_rng(seed)
     fold = np.empty(len(labels), dtype=np.int64)
     offset = 0

@@ -9,7 +9,7 @@ describes it:
         model.update(t)                   θ ← optimizer step at time t = epoch + b / batches
 
 ``evaluate`` scores a split in evaluation mode. ``NeuralNetwork.fit`` (the array API)
-and the pipelines' trainer (``backproplab.numpy_training``) both call these two, so
+and the pipelines' trainer (``backproplab.engines.numpy_engine``) both call these two, so
 every NumPy run trains the same way.
 
 Mini-batches: the shuffled examples are cut into ``batch_size`` pieces; a last piece of

@@ -16,8 +16,8 @@ from pathlib import Path
 
 from ..runs.files import RunFileError, read_json, write_text
 from . import sections
-from .collect import Problem, Run, collect
-from .deliverables import deliverables, kind
+from .collect import Problem, ReportRun, collect
+from .deliverables import deliverables
 from .doc import Doc, bold
 
 
@@ -25,8 +25,8 @@ def _status(passed: bool | None) -> tuple[str, str]:
     return {True: ("PASS", "pass"), False: ("FAIL", "fail"), None: ("skipped", "skip")}[passed]
 
 
-def summary_section(doc: Doc, runs: list[Run], problems: list[Problem]) -> None:
-    def problem(run: Run, err: Exception) -> None:
+def summary_section(doc: Doc, runs: list[ReportRun], problems: list[Problem]) -> None:
+    def problem(run: ReportRun, err: Exception) -> None:
         problems.append(Problem(run.path, f"{run.path / 'summary.json'}: {type(err).__name__}: {err} (a value the "
                                           "report needs is missing or not a number)"))
 
@@ -59,28 +59,21 @@ def problems_section(doc: Doc, problems: list[Problem]) -> None:
         doc.bullets([p.message for p in problems])
 
 
-def pipeline_sections(doc: Doc, runs: list[Run], problems: list[Problem]) -> None:
-    """Each pipeline's section; a run whose files lack what its section needs is a problem."""
-    by: dict[str, list[Run]] = {}
-    for r in runs:
-        by.setdefault(kind(r), []).append(r)
-    mlps = by.get("fashion-torch-mlp", []) + by.get("fashion-numpy-mlp", [])
-    _each(doc, by.get("gradcheck", []), sections.gradcheck, problems)
-    _each(doc, by.get("iris-sweep", []), sections.iris_sweep, problems)
-    _each(doc, by.get("iris", []), sections.iris_run, problems)
-    _each(doc, [mlps] if mlps else [], sections.fashion_mlps, problems)
-    _each(doc, by.get("fashion-numpy-cnn", []), sections.fashion_cnn, problems)
-    _each(doc, by.get("cifar", []), sections.cifar, problems)
+def pipeline_sections(doc: Doc, runs: list[ReportRun], problems: list[Problem]) -> None:
+    """Each pipeline's section, from its runs; a run whose files lack what its section needs
+    is a problem, and the other sections are still written."""
+    from ..pipelines import PIPELINES
 
-
-def _each(doc: Doc, items: list, write, problems: list[Problem]) -> None:
-    for item in items:
+    for pipeline in PIPELINES:
+        mine = [r for r in runs if r.pipeline in pipeline.run_kinds]
+        if not mine:
+            continue
         try:
-            write(doc, item)
+            pipeline.section(doc, mine)
         except (TypeError, KeyError, ValueError, AttributeError, RunFileError) as err:
-            run = item[0] if isinstance(item, list) else item
-            problems.append(Problem(run.path, f"{run.path}: its section could not be written ({type(err).__name__}: "
-                                              f"{err}); the files in it are not as backproplab writes them"))
+            problems.append(Problem(mine[0].path, f"{mine[0].path}: the {pipeline.name} section could not be "
+                                                  f"written ({type(err).__name__}: {err}); the files in it are not "
+                                                  "as backproplab writes them"))
 
 
 def build_report(dirs: list[str | Path], out: str | Path | None = None, title: str = "backproplab report") -> Path:

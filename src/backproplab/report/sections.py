@@ -8,7 +8,7 @@ from importlib import resources
 
 from ..runs import plots
 from ..runs.files import RunFileError, read_metrics
-from .collect import Run, number, pct
+from .collect import ReportRun, number, pct
 from .doc import Doc, bold, code
 
 #: the pictures a run folder may hold, in the order the report shows them
@@ -25,11 +25,11 @@ def package_doc(name: str) -> str | None:
         return None
 
 
-def run_pictures(doc: Doc, run: Run, title: str) -> None:
+def run_pictures(doc: Doc, run: ReportRun, title: str) -> None:
     doc.figures([(p, f"{title}: {caption}") for name, caption in PICTURES if (p := run.file(name))])
 
 
-def facts(doc: Doc, run: Run) -> None:
+def facts(doc: Doc, run: ReportRun) -> None:
     """Test accuracy, validation, epochs and time of a run, and its folder."""
     test, wall = number(run, "test_accuracy"), number(run, "wall_seconds") or 0.0
     parts = []
@@ -42,7 +42,7 @@ def facts(doc: Doc, run: Run) -> None:
     doc.para(*parts)
 
 
-def architecture(doc: Doc, run: Run) -> None:
+def architecture(doc: Doc, run: ReportRun) -> None:
     text = run.get("architecture")
     if isinstance(text, str) and text:
         doc.para("The network as it was built (from the run's summary.json):")
@@ -52,7 +52,12 @@ def architecture(doc: Doc, run: Run) -> None:
 # -- the sections ----------------------------------------------------------------------------
 
 
-def gradcheck(doc: Doc, g: Run) -> None:
+def gradcheck(doc: Doc, runs: list[ReportRun]) -> None:
+    for g in runs:
+        gradcheck_run(doc, g)
+
+
+def gradcheck_run(doc: Doc, g: ReportRun) -> None:
     doc.heading(2, "Gradient checks", "gradients")
     doc.para("Every analytic gradient against two-sided finite differences in float64 (relative error "
              "‖num − ana‖ / ‖num + ana‖; the tests also compare every layer with torch.autograd to 1e-10).")
@@ -63,7 +68,12 @@ def gradcheck(doc: Doc, g: Run) -> None:
               [["", "", "", "num", "pass" if r["passed"] else "fail"] for r in rows])
 
 
-def iris_sweep(doc: Doc, s: Run) -> None:
+def iris(doc: Doc, runs: list[ReportRun]) -> None:
+    for r in runs:
+        (iris_sweep if r.pipeline == "iris-sweep" else iris_run)(doc, r)
+
+
+def iris_sweep(doc: Doc, s: ReportRun) -> None:
     doc.heading(2, "Iris: learning rate × hidden size", "iris")
     c = s.config
     doc.para(f"A two-layer network (hidden {c.get('activation')}, softmax output), SGD with momentum "
@@ -90,16 +100,25 @@ def iris_sweep(doc: Doc, s: Run) -> None:
              "(mean ± standard deviation): with 30 test flowers one mistake is 3.3 points.")
     run_dir = s.path / str(chosen.get("run", ""))
     if run_dir.is_dir() and run_dir.parent == s.path:
-        run_pictures(doc, Run(run_dir, "iris", {}, {}), "Iris, the chosen run")
+        run_pictures(doc, ReportRun(run_dir, "iris", {}, {}), "Iris, the chosen run")
 
 
-def iris_run(doc: Doc, r: Run) -> None:
+def iris_run(doc: Doc, r: ReportRun) -> None:
     doc.heading(2, f"Iris run {r.path.name}", "iris-run")
     facts(doc, r)
     run_pictures(doc, r, "Iris")
 
 
-def fashion_mlps(doc: Doc, mlps: list[Run]) -> None:
+def fashion(doc: Doc, runs: list[ReportRun]) -> None:
+    mlps = [r for r in runs if r.get("model") == "mlp"]
+    if mlps:
+        fashion_mlps(doc, mlps)
+    for r in runs:
+        if r.get("model") == "cnn":
+            fashion_cnn(doc, r)
+
+
+def fashion_mlps(doc: Doc, mlps: list[ReportRun]) -> None:
     doc.heading(2, "Fashion-MNIST: the MLP in PyTorch and in NumPy", "fashion")
     for r in mlps:
         c = r.config
@@ -126,7 +145,7 @@ def fashion_mlps(doc: Doc, mlps: list[Run]) -> None:
         run_pictures(doc, r, f"Fashion-MNIST MLP ({r.get('engine')})")
 
 
-def fashion_cnn(doc: Doc, r: Run) -> None:
+def fashion_cnn(doc: Doc, r: ReportRun) -> None:
     doc.heading(2, "Fashion-MNIST: a CNN in NumPy", "fashion-cnn")
     c = r.config
     doc.para(f"Every layer from backproplab.nn, trained with {c.get('optimizer')} (learning rate {c.get('lr')}, "
@@ -136,7 +155,12 @@ def fashion_cnn(doc: Doc, r: Run) -> None:
     run_pictures(doc, r, "Fashion-MNIST CNN")
 
 
-def cifar(doc: Doc, r: Run) -> None:
+def cifar(doc: Doc, runs: list[ReportRun]) -> None:
+    for r in runs:
+        cifar_run(doc, r)
+
+
+def cifar_run(doc: Doc, r: ReportRun) -> None:
     doc.heading(2, "CIFAR-10: the CNN", "cifar")
     c = r.config
     doc.para(f"Profile {c.get('profile')}: {int(number(r, 'parameters') or 0):,} parameters, {c.get('epochs')} "

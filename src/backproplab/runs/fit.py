@@ -1,11 +1,12 @@
-"""The training loop of every run, whatever the engine: one ``fit``.
+"""The training loop of every run, whatever the engine: one ``fit_epochs``.
 
     for each epoch:  train one pass  →  evaluate on the validation split  →
                      (remember the best epoch)  →  checkpoint  →  log the epoch
 
-The engine is a *trainer* (``numpy_training.NumpyTrainer``, ``torch_training.TorchTrainer``)
-with the same five methods, so both engines write the same metrics.csv columns and the
-same checkpoint contents: model, optimizer and RNG states, the epoch, the rows so far,
+The engine is a *trainer* (``engines.numpy_engine.NumpyTrainer``,
+``engines.torch_engine.TorchTrainer``) with the methods of ``Trainer``: the loop calls the
+first six, the pipelines the other four. Both engines write the same metrics.csv columns
+and the same checkpoint contents: model, optimizer and RNG states, the epoch, the rows so far,
 the time spent, the settings and (when choosing by validation) the best epoch's model.
 ``--resume`` restores all of it and continues exactly where the checkpoint was taken.
 
@@ -18,6 +19,8 @@ from __future__ import annotations
 import math
 import time
 from typing import Callable, Protocol
+
+import numpy as np
 
 from ..errors import TrainingError
 from .run import Run
@@ -44,8 +47,20 @@ class Trainer(Protocol):
     def use_best(self) -> None:
         """Put the remembered best parameters into the model."""
 
+    def predict(self, split: str) -> np.ndarray:
+        """The predicted class of every example of a split."""
 
-def fit(run: Run, trainer: Trainer, epochs: int, select_best: bool = False) -> dict:
+    def first_layer_weights(self) -> np.ndarray:
+        """The first layer's weights, for the picture of what it learned."""
+
+    def parameter_count(self) -> int:
+        """How many trainable numbers the model has."""
+
+    def describe_model(self) -> str:
+        """The model as built, layer by layer (for the summary and the report)."""
+
+
+def fit_epochs(run: Run, trainer: Trainer, epochs: int, select_best: bool = False) -> dict:
     """Train to ``epochs`` (continuing the checkpoint when resuming).
 
     ``select_best``: keep the epoch with the lowest validation error (ties: lower

@@ -21,7 +21,6 @@ a run, and only a run is ever replaced or removed. The rules:
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import time
@@ -71,13 +70,6 @@ def check_name(name: str) -> str:
 def is_run(path: Path) -> bool:
     """A real folder (not a link) that carries backproplab's marker."""
     return path.is_dir() and not path.is_symlink() and (path / MARKER).is_file()
-
-
-def read_marker(path: Path) -> dict:
-    try:
-        return json.loads((path / MARKER).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
 
 
 def has_checkpoint(path: Path) -> bool:

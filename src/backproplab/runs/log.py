@@ -11,7 +11,7 @@ and the seconds spent after it on validation and the checkpoint.
 from __future__ import annotations
 
 from .folder import RunFolder
-from .progress import progress
+from ..progress import progress
 from .tensorboard import EventWriter
 
 COLUMNS = ["epoch", "train_loss", "val_loss", "train_accuracy", "val_accuracy", "train_error", "val_error", "lr",
@@ -25,7 +25,6 @@ class EpochLog:
                  tensorboard: bool = False) -> None:
         self.run = run
         self.rows: list[dict] = []
-        self.epochs = epochs
         self.events = EventWriter(run.file("tensorboard")) if tensorboard and run is not None else None
         self.bar = progress(epochs, desc=desc, enabled=show_progress)
 

@@ -18,9 +18,9 @@ import contextlib
 import dataclasses
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from .. import settings
 from ..errors import RunError
@@ -72,6 +72,7 @@ class Run:
     started: float  # time.perf_counter() when this process started the run
     wall_before: float = 0.0  # wall seconds spent on the run by earlier, interrupted processes
     writes: bool = True  # False for torchrun's ranks other than 0
+    closers: list[Callable[[bool], None]] = field(default_factory=list)  # see on_close
 
     @property
     def name(self) -> str:
@@ -80,6 +81,14 @@ class Run:
     def wall_seconds(self) -> float:
         """Wall time of the whole run so far, the parts before an interruption included."""
         return self.wall_before + time.perf_counter() - self.started
+
+    def on_close(self, close: Callable[[bool], None]) -> None:
+        """Call ``close(completed)`` when the run ends, after its folder is committed (a
+        resource the run opened, such as torchrun's process group)."""
+        self.closers.append(close)
+
+    def final_val_accuracy(self) -> float:
+        return self.log.rows[-1]["val_accuracy"]
 
     def write_config(self, splits: dict | None = None, **extra) -> None:
         """config.json: every setting, the split sizes, the software (not when resuming)."""
@@ -90,7 +99,7 @@ class Run:
             record["splits"] = {s: len(y) for s, (_, y) in splits.items()}
         self.folder.write_json("config.json", record)
 
-    def finish(self, summary: dict) -> dict:
+    def complete(self, summary: dict) -> dict:
         """summary.json, with the wall time; returns the summary with the run's final path."""
         summary = {"pipeline": self.pipeline, **summary, "wall_seconds": self.wall_seconds()}
         self.folder.write_json("summary.json", summary)
@@ -99,28 +108,37 @@ class Run:
 
 @contextlib.contextmanager
 def start_run(pipeline: str, config, options: RunOptions, default_name: str, epochs: int,
-              started: float | None = None, desc: str | None = None) -> Iterator[Run]:
-    """Open the run folder (see ``RunFolder``) and yield the run; commit it at the end.
-    Under torchrun only rank 0 does so; the other ranks get a run that writes nothing."""
+              started: float | None = None) -> Iterator[Run]:
+    """Open the run folder (see ``RunFolder``) and yield the run; commit it at the end, then
+    close what the run opened (``Run.on_close``). Under torchrun only rank 0 writes; the
+    other ranks get a run that writes nothing."""
+    started = started or time.perf_counter()
     rank = process_rank()
-    if rank != 0:
-        name = options.name or default_name
-        log = EpochLog(None, epochs, desc=name, show_progress=False)
-        yield Run(pipeline, SilentFolder(options.out, name, rank), log, dataclasses.asdict(config), options,
-                  started or time.perf_counter(), writes=False)
-        return
-    folder = RunFolder(options.out, options.name or default_name, overwrite=options.overwrite,
-                       resume=options.resume, new_version=options.new_version)
-    with folder:
-        record = dataclasses.asdict(config)
-        if options.resume:
-            check_resumable(folder, config)
-        log = EpochLog(folder, epochs, desc=desc or folder.name, show_progress=options.progress,
-                       tensorboard=options.tensorboard)
-        try:
-            yield Run(pipeline, folder, log, record, options, started or time.perf_counter())
-        finally:
-            log.close()
+    holder: list[Run] = []
+    completed = False
+    try:
+        if rank != 0:
+            name = options.name or default_name
+            log = EpochLog(None, epochs, desc=name, show_progress=False)
+            holder.append(Run(pipeline, SilentFolder(options.out, name, rank), log, dataclasses.asdict(config),
+                              options, started, writes=False))
+            yield holder[0]
+        else:
+            with RunFolder(options.out, options.name or default_name, overwrite=options.overwrite,
+                           resume=options.resume, new_version=options.new_version) as folder:
+                if options.resume:
+                    check_resumable(folder, config)
+                log = EpochLog(folder, epochs, desc=folder.name, show_progress=options.progress,
+                               tensorboard=options.tensorboard)
+                holder.append(Run(pipeline, folder, log, dataclasses.asdict(config), options, started))
+                try:
+                    yield holder[0]
+                finally:
+                    log.close()
+        completed = True
+    finally:
+        for close in holder[0].closers if holder else []:
+            close(completed)
 
 
 def check_resumable(folder: RunFolder, config) -> None:

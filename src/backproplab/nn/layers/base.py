@@ -1,6 +1,6 @@
 """The Layer base class: the bookkeeping every layer shares.
 
-A layer keeps three dicts, as in the homework's API:
+A layer keeps four dicts, the first three as in the homework's API:
 
 - ``parameters``: the trainable arrays (e.g. ``W``, ``b``), created lazily by
   ``_init_parameters`` on the first forward pass, once the input width is known;

@@ -5,7 +5,7 @@ standardised on the training rows) → model → fit, keeping the epoch with the
 validation error → test that model → write metrics, plots, parameters and summary.
 
 A sweep (several learning rates or hidden sizes) chooses the combination by repeated
-stratified k-fold cross-validation on the 120 non-test rows — not by the 15 validation
+stratified k-fold cross-validation on the non-test rows (120 of Iris's 150) — not by the validation
 flowers, which cannot tell good settings apart — then writes one run per combination
 (so every combination has its curves), the chosen one's test accuracy on the fixed
 split, and its mean and spread over ten other splits. Test data never choose anything.
@@ -21,21 +21,25 @@ from pathlib import Path
 
 import numpy as np
 
-from . import settings
-from .data.dataset import Standardizer
-from .data.splits import stratified_folds
-from .data.tabular import iris_path, read_csv, split_tabular
-from .nn.models import NeuralNetwork
-from .nn.optimizers import initialize_optimizer
-from .numpy_training import NumpyTrainer
-from .runs.files import csv_text
-from .runs.fit import fit
-from .runs.folder import RunFolder
-from .runs.options import RunOptions
-from .runs.outputs import write_outputs
-from .runs.progress import progress
-from .runs.run import start_run
-from .settings import Range, setting
+from .. import settings
+from ..data.dataset import Standardizer
+from ..data.splits import stratified_folds
+from ..data.tabular import iris_path, read_csv, split_tabular
+from ..engines.numpy_engine import NumpyTrainer
+from ..nn.models import NeuralNetwork
+from ..nn.optimizers import initialize_optimizer
+from ..report import sections
+from ..runs.files import csv_text
+from ..runs.fit import fit_epochs
+from ..runs.folder import RunFolder
+from ..runs.naming import readable, run_name
+from ..runs.options import RunOptions
+from ..runs.outputs import write_outputs
+from ..progress import progress
+from ..runs.run import start_run
+from ..settings import Range, setting
+from .bars import SweepBar
+from .declaration import Pipeline, Stage
 
 SEED = Range(0, 2**32 - 1)
 
@@ -72,13 +76,13 @@ def combinations(c: IrisConfig) -> list[IrisConfig]:
     return [dataclasses.replace(c, lr=[lr], hidden=[h]) for lr, h in itertools.product(c.lr, c.hidden)]
 
 
-def run_name(c: IrisConfig) -> str:
-    data = "iris" if c.csv is None else Path(c.csv).stem
+def iris_run_name(c: IrisConfig) -> str:
+    data = "iris" if c.csv is None else readable(Path(c.csv).stem)
     if len(c.lr) * len(c.hidden) > 1:
         grid = f"lr{','.join(f'{v:g}' for v in c.lr)}-h{','.join(map(str, c.hidden))}"
-        return f"{data}-sweep-{grid}-s{c.seed}"
-    return (f"{data}-h{c.hidden[0]}-lr{c.lr[0]:g}-m{c.momentum:g}-bs{c.batch_size}-e{c.epochs}-{c.schedule}"
-            f"-s{c.seed}")
+        return run_name(f"{data}-sweep", c, [grid, f"s{c.seed}"])
+    return run_name(data, c, [f"h{c.hidden[0]}", f"lr{c.lr[0]:g}", f"m{c.momentum:g}", f"bs{c.batch_size}",
+                              f"e{c.epochs}", c.schedule, f"s{c.seed}"])
 
 
 def describe_result(s: dict) -> str:
@@ -137,19 +141,19 @@ def train_one(c: IrisConfig, options: RunOptions, data, name: str | None = None)
     started = time.perf_counter()
     X, y, class_names, feature_names = data
     options = dataclasses.replace(options, name=name or options.name)
-    with start_run("iris", c, options, run_name(c), c.epochs, started) as run:
+    with start_run("iris", c, options, iris_run_name(c), c.epochs, started) as run:
         splits = split_tabular(X, y, seed=c.split_seed)
         run.write_config(splits, classes=class_names, features=feature_names)
         arrays, standardize = standardized(splits)
         trainer = NumpyTrainer(build_model(c), arrays, c.batch_size, len(class_names))
-        fitted = fit(run, trainer, c.epochs, select_best=True)
+        fitted = fit_epochs(run, trainer, c.epochs, select_best=True)
         test = trainer.model.evaluate(*arrays["test"])
         best = fitted["best"]
         write_outputs(run, run.name, splits["test"][1], trainer.predict("test"), class_names, second="error",
                       chosen_epoch=best["epoch"], first_weights=trainer.first_layer_weights(),
                       feature_names=feature_names)
         trainer.model.save(run.folder.file("params.npz"), extra=standardize.to_arrays())
-        return run.finish({"test_loss": test["loss"], "test_accuracy": test["accuracy"], "test_error": test["error"],
+        return run.complete({"test_loss": test["loss"], "test_accuracy": test["accuracy"], "test_error": test["error"],
                            "best_epoch": best["epoch"], "best_val_error": best["val_error"],
                            "best_val_loss": best["val_loss"], "epochs": c.epochs, "lr": c.lr[0],
                            "hidden": c.hidden[0], "train_seconds": fitted["train_seconds"]})
@@ -185,7 +189,7 @@ def run_sweep(c: IrisConfig, options: RunOptions, data) -> dict:
     started = time.perf_counter()
     X, y, class_names, _ = data
     grid = combinations(c)
-    with RunFolder(options.out, options.name or run_name(c), overwrite=options.overwrite,
+    with RunFolder(options.out, options.name or iris_run_name(c), overwrite=options.overwrite,
                    new_version=options.new_version, kind="sweep") as sweep:
         sweep.write_json("config.json", {"pipeline": "iris-sweep", **dataclasses.asdict(c)})
         non_test = split_tabular(X, y, seed=c.split_seed)
@@ -211,6 +215,7 @@ def run_sweep(c: IrisConfig, options: RunOptions, data) -> dict:
         sweep.write_text("splits.csv", csv_text(other, ["split_seed", "test_accuracy"]))
         accuracies = [r["test_accuracy"] for r in other]
         summary = {"pipeline": "iris-sweep", "chosen": chosen, "rows": rows, "folds": c.folds, "repeats": c.repeats,
+                   "cv_rows": int(len(y_cv)),
                    "splits": other, "splits_mean": float(np.mean(accuracies)) if accuracies else None,
                    "splits_std": float(np.std(accuracies)) if accuracies else None,
                    "wall_seconds": time.perf_counter() - started}
@@ -231,3 +236,10 @@ def other_splits(c: IrisConfig, data) -> list[dict]:
                   keep_best=True)
         out.append({"split_seed": seed, "test_accuracy": model.evaluate(*arrays["test"])["accuracy"]})
     return out
+
+
+PIPELINE = Pipeline(
+    name="iris", help="the two-layer NumPy network on Iris: one run, or a sweep chosen by cross-validation",
+    config=IrisConfig, run=run, describe_result=describe_result, section=sections.iris, writes=("iris", "iris-sweep"),
+    stages=(Stage("Iris sweep (NumPy)", "iris-sweep"),),
+    bars=(SweepBar("Iris: two-layer network, learning rate × hidden size", 4, {"pipeline": "iris-sweep"}),))

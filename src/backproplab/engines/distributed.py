@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
-from .errors import UsageError
+from ..errors import UsageError
 
 #: how long processes wait for each other (rendezvous, and every collective) before failing
 TIMEOUT = datetime.timedelta(seconds=float(os.environ.get("BACKPROPLAB_DIST_TIMEOUT", "120")))
@@ -127,11 +127,11 @@ class Dist:
 
 
 
-def finish(completed: bool) -> None:
+def leave_process_group(completed: bool) -> None:
     """Leave torchrun's process group at the end of a run (nothing without torchrun).
 
-    After a completed run every process waits for the others (rank 0 still writes the
-    predictions and plots) and then destroys the group. After a failure it does neither:
+    After a completed run every process waits for the others (rank 0 may still be writing
+    the run folder) and then destroys the group. After a failure it does neither:
     a peer may be inside a collective, where destroying the group can deadlock; torchrun
     ends the other processes."""
     if dist.is_available() and dist.is_initialized() and completed:

@@ -70,7 +70,7 @@ class Whiten(nn.Conv2d):
         self.weight.requires_grad = False
 
     @torch.no_grad()
-    def fit(self, images: torch.Tensor, eps: float = 5e-4) -> None:
+    def fit_whitening(self, images: torch.Tensor, eps: float = 5e-4) -> None:
         """images (n, 3, H, W), normalised: the whitening transform of their k×k patches."""
         k, s = self.kernel_size[0], self.stride[0]
         patches = images.float().unfold(2, k, s).unfold(3, k, s)  # (n, 3, h', w', k, k)

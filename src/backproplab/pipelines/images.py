@@ -1,12 +1,17 @@
-"""The settings the image pipelines (Fashion-MNIST, CIFAR-10) share, declared once and
-inherited by ``FashionConfig`` and ``CifarConfig``: the training recipe (filled from the
-pipeline's profiles) and where the data and the randomness come from."""
+"""What the image pipelines (Fashion-MNIST, CIFAR-10) share: their settings, declared
+once and inherited by ``FashionConfig`` and ``CifarConfig`` (the training recipe, filled
+from the pipeline's profiles, and where the data and the randomness come from), the
+train / validate / test splits, and the line that states a run's result.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .settings import Range, setting
+import numpy as np
+
+from ..data.splits import hold_out, shorten
+from ..settings import Range, setting
 
 FRACTION = Range(0, 1, high_open=True)
 SEED = Range(0, 2**32 - 1)
@@ -41,5 +46,26 @@ class ImageData:
     threads: int | None = setting(None, "PyTorch CPU threads", range=Range(1, 1024), resumable=True,
                                   unset="every core, shared among torchrun's processes")
     data_dir: str | None = setting(None, "folder holding the data set", resumable=True,
-                                   unset="the places README: Data lists")
+                                   unset="$BACKPROPLAB_DATA, a system copy, then the cache folder")
     download: bool = setting(False, "download the data set if it is not found", resumable=True)
+
+
+def image_splits(c: ImageData, data: dict[str, tuple[np.ndarray, np.ndarray]],
+                 test: tuple[np.ndarray, np.ndarray] | None = None) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """train / validate / test from a data set's official train and test parts: ``validation``
+    training images held out (seeded by ``split_seed``), test replaced by ``test`` if given,
+    then shortened to the quick-run limits (a replaced test set is kept whole)."""
+    splits = hold_out(data, c.validation, c.split_seed)
+    if test is not None:
+        splits["test"] = test
+    return shorten(splits, c.train_limit, c.test_limit, keep_test=test is not None)
+
+
+def describe_image_result(s: dict, predictions: bool = False) -> str:
+    """A run's result for the terminal: test accuracy, epochs, time, where; the run folder
+    (and its predictions.csv)."""
+    lines = [f"test accuracy {s['test_accuracy']:.2%} after {s['epochs']} epochs ({s['train_seconds']:.0f} s "
+             f"training, {s['wall_seconds']:.0f} s in all, {s['device']})"] if "test_accuracy" in s else []
+    if predictions:
+        lines.append(f"predictions: {s['path']}/predictions.csv")
+    return "\n".join(lines + [f"run folder: {s['path']}"])

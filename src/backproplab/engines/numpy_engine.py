@@ -1,5 +1,5 @@
-"""The NumPy engine's trainer for the pipelines: ``nn.training``'s loop behind the five
-methods ``runs.fit`` calls, with checkpoints that hold everything resuming needs.
+"""The NumPy engine's trainer for the pipelines: ``nn.training``'s loop behind the methods
+of ``runs.fit.Trainer``, with checkpoints that hold everything resuming needs.
 
 A checkpoint (``checkpoint.npz``) holds the model's parameters and buffers, the
 optimizer's per-parameter state, the model's three random streams (initialisation,
@@ -14,9 +14,9 @@ from typing import Callable
 
 import numpy as np
 
-from .nn import training
-from .nn.models import NeuralNetwork
-from .runs.checkpoint import load_numpy, save_numpy
+from ..nn import training
+from ..nn.models import NeuralNetwork
+from ..runs.checkpoint import load_numpy, save_numpy
 
 
 class NumpyTrainer:

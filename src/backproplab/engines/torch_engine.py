@@ -1,5 +1,5 @@
 """The PyTorch engine's trainer: one training loop for every PyTorch pipeline (the
-Fashion-MNIST MLP, the CIFAR-10 CNN), behind the five methods ``runs.fit`` calls.
+Fashion-MNIST MLP, the CIFAR-10 CNN), behind the methods of ``runs.fit.Trainer``.
 
 One epoch reads top to bottom: shuffle with the run's numpy Generator → for each
 mini-batch: (augment) → forward → cross-entropy → backward → set the learning rate
@@ -24,10 +24,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..errors import TrainingError
+from ..nn.training import batch_slices
+from ..runs.checkpoint import load_torch, save_torch
 from .distributed import Dist
-from .errors import TrainingError
-from .nn.training import batch_slices
-from .runs.checkpoint import load_torch, save_torch
 
 
 @dataclass

@@ -1,11 +1,31 @@
-"""Writing small CIFAR-10 folders in the official pickle format for the tests."""
+"""The test suite's shared helpers: small data sets written in the official formats
+(Fashion-MNIST's IDX files, CIFAR-10's pickled batches) and array comparison. The pytest
+fixtures themselves are in conftest.py."""
 
+import gzip
 import pickle
 from pathlib import Path
 
 import numpy as np
 
 from backproplab.data.cifar10 import CLASSES, TRAIN_FILES
+
+
+def idx_bytes(array: np.ndarray, code: int = 0x08) -> bytes:
+    header = bytes([0, 0, code, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
+    return header + array.astype(array.dtype.newbyteorder(">")).tobytes()
+
+
+def write_fashion(folder: Path, n_train=20, n_test=10, gz=True, labels=None) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    for prefix, n in (("train", n_train), ("t10k", n_test)):
+        images = rng.integers(0, 256, (n, 28, 28), dtype=np.uint8)
+        y = np.arange(n, dtype=np.uint8) % 10 if labels is None else labels
+        for kind, arr in (("images-idx3", images), ("labels-idx1", y)):
+            data = idx_bytes(arr)
+            (folder / f"{prefix}-{kind}-ubyte.gz").write_bytes(gzip.compress(data) if gz else data)
+    return folder
 
 
 def write_batch(path: Path, n: int, seed: int, labels=None, data=None) -> None:

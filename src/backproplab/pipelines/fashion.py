@@ -20,21 +20,24 @@ from typing import ClassVar
 
 import numpy as np
 
-from . import settings
-from .data import fashion_mnist
-from .data.dataset import Standardizer
-from .data.splits import hold_out, shorten
-from .errors import UsageError
-from .nn.models import NeuralNetwork
-from .nn.optimizers import SGD, Adam
-from .nn.schedulers import Cosine
-from .numpy_training import NumpyTrainer
-from .runs.fit import fit
-from .runs.options import RunOptions
-from .runs.outputs import write_outputs
-from .runs.run import Run, start_run, world_size
-from .settings import Range, setting
-from .shared_settings import FRACTION, ImageData, Recipe
+from .. import settings
+from ..data import fashion_mnist
+from ..data.dataset import Standardizer
+from ..engines.numpy_engine import NumpyTrainer
+from ..errors import UsageError
+from ..nn.models import NeuralNetwork
+from ..nn.optimizers import SGD, Adam
+from ..nn.schedulers import Cosine
+from ..report import sections
+from ..runs.fit import fit_epochs
+from ..runs.naming import run_name
+from ..runs.options import RunOptions
+from ..runs.outputs import write_outputs
+from ..runs.run import Run, start_run, world_size
+from ..settings import Range, setting
+from .bars import Bar, ParityBar, compared_settings
+from .declaration import Pipeline, Stage
+from .images import FRACTION, ImageData, Recipe, describe_image_result, image_splits
 
 
 @dataclass
@@ -79,14 +82,9 @@ def check_config(c: FashionConfig) -> None:
         raise UsageError("torchrun trains the PyTorch engine only; run the NumPy engine without torchrun")
 
 
-def run_name(c: FashionConfig) -> str:
-    limit = f"-n{c.train_limit}" if c.train_limit else ""
-    return f"fashion-{c.engine}-{c.model}-e{c.epochs}-bs{c.batch_size}-lr{c.lr:g}-s{c.seed}{limit}"
-
-
-def describe_result(s: dict) -> str:
-    return (f"test accuracy {s['test_accuracy']:.2%} after {s['epochs']} epochs ({s['train_seconds']:.0f} s "
-            f"training, {s['wall_seconds']:.0f} s in all, {s['device']})\nrun folder: {s['path']}")
+def fashion_run_name(c: FashionConfig) -> str:
+    return run_name("fashion", c, [c.engine, c.model, f"e{c.epochs}", f"bs{c.batch_size}", f"lr{c.lr:g}", f"s{c.seed}",
+                                   f"n{c.train_limit}" if c.train_limit else ""])
 
 
 # -- data --------------------------------------------------------------------------------
@@ -94,8 +92,7 @@ def describe_result(s: dict) -> str:
 
 def load_splits(c: FashionConfig) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """train / validate / test as (uint8 images (n, 28, 28), labels), optionally shortened."""
-    splits = hold_out(fashion_mnist.load(c.data_dir, c.download), c.validation, c.split_seed)
-    return shorten(splits, c.train_limit, c.test_limit)
+    return image_splits(c, fashion_mnist.load(c.data_dir, c.download))
 
 
 def mirror(X: np.ndarray) -> np.ndarray:
@@ -169,17 +166,17 @@ def run(c: FashionConfig, options: RunOptions | None = None) -> dict:
     check_config(c)
     if c.engine == "torch":
         from .fashion_torch import torch_trainer  # torch is needed by this engine only
-    with start_run("fashion", c, options, run_name(c), c.epochs, started) as run:
+    with start_run("fashion", c, options, fashion_run_name(c), c.epochs, started) as run:
         splits = load_splits(c)
         standardize = Standardizer.fit(as_inputs(splits["train"][0], c.model), per_feature=False)
         data = {s: (standardize(as_inputs(X, c.model)), y) for s, (X, y) in splits.items()}
-        trainer, facts = torch_trainer(c, data, schedule(c)) if c.engine == "torch" else numpy_trainer(c, data)
+        trainer, facts = torch_trainer(c, data, schedule(c), run) if c.engine == "torch" else numpy_trainer(c, data)
         run.write_config(splits, **facts)
-        fitted = fit(run, trainer, c.epochs)
-        return finish(run, c, trainer, splits, standardize, {**fitted, **facts})
+        fitted = fit_epochs(run, trainer, c.epochs)
+        return finish_fashion_run(run, c, trainer, splits, standardize, {**fitted, **facts})
 
 
-def finish(run: Run, c: FashionConfig, trainer, splits, standardize: Standardizer, facts: dict) -> dict:
+def finish_fashion_run(run: Run, c: FashionConfig, trainer, splits, standardize: Standardizer, facts: dict) -> dict:
     """Test once, write the pictures and the summary."""
     test_loss, test_accuracy = trainer.evaluate("test")
     predicted = trainer.predict("test")
@@ -190,10 +187,28 @@ def finish(run: Run, c: FashionConfig, trainer, splits, standardize: Standardize
         trainer.model.save(run.folder.file("params.npz"), extra=standardize.to_arrays())
     rows = run.log.rows
     summary = {"engine": c.engine, "model": c.model, "epochs": c.epochs, "hidden": c.hidden,
-               "test_loss": test_loss, "test_accuracy": test_accuracy, "final_val_accuracy": rows[-1]["val_accuracy"],
+               "test_loss": test_loss, "test_accuracy": test_accuracy, "final_val_accuracy": run.final_val_accuracy(),
                "best_val_accuracy": max(r["val_accuracy"] for r in rows),
                "train_seconds": facts["train_seconds"], "eval_seconds": facts["eval_seconds"],
                "device": facts["device"], "parameters": trainer.parameter_count(),
                "architecture": trainer.describe_model(),
                "input_standardization": {"mean": float(standardize.mean), "std": float(standardize.std)}}
-    return run.finish(summary)
+    return run.complete(summary)
+
+
+TORCH_MLP, NUMPY_MLP, NUMPY_CNN = ({"engine": "torch", "model": "mlp"}, {"engine": "numpy", "model": "mlp"},
+                                   {"engine": "numpy", "model": "cnn"})
+PIPELINE = Pipeline(
+    name="fashion", help="Fashion-MNIST: the MLP in PyTorch or NumPy, or the NumPy CNN", config=FashionConfig,
+    run=run, describe_result=describe_image_result, section=sections.fashion, datasets=("fashion",),
+    needs_torch=lambda c: c.engine == "torch",
+    stages=(Stage("Fashion-MNIST MLP (PyTorch)", "fashion-torch-mlp", TORCH_MLP),
+            Stage("Fashion-MNIST MLP (NumPy)", "fashion-numpy-mlp", NUMPY_MLP),
+            Stage("Fashion-MNIST CNN (NumPy)", "fashion-numpy-cnn", NUMPY_CNN)),
+    bars=(Bar("Fashion-MNIST MLP (PyTorch): homework bar", TORCH_MLP, "final_val_accuracy", "validation accuracy",
+              0.82, min_epochs=8),
+          Bar("Fashion-MNIST MLP (PyTorch): our bar", TORCH_MLP, "test_accuracy", "test accuracy", 0.91,
+              time=("wall_seconds",), within=90, time_on_cpu_only=True),
+          ParityBar("Fashion-MNIST MLP (NumPy library, same recipe)", NUMPY_MLP, {"engine": "torch"},
+                    compared_settings(FashionConfig, "engine"), "the PyTorch MLP"),
+          Bar("Fashion-MNIST CNN (NumPy library)", NUMPY_CNN, "test_accuracy", "test accuracy", 0.90)))

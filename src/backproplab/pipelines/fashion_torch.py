@@ -7,9 +7,9 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from .data import fashion_mnist
-from .devices import describe, start_torch
-from .torch_training import Split, TorchTrainer
+from ..data import fashion_mnist
+from ..engines.torch_engine import Split, TorchTrainer
+from ..engines.torch_setup import describe, place_model, start_torch
 
 
 def torch_mlp(hidden: list[int], dropout: float, batch_norm: bool, n_in: int, n_classes: int) -> nn.Sequential:
@@ -42,16 +42,14 @@ def image_and_mirror(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
     return torch.log((model(x).softmax(1) + model(mirror(x)).softmax(1)) / 2)
 
 
-def torch_trainer(c, arrays: dict[str, tuple[np.ndarray, np.ndarray]], schedule) -> tuple[TorchTrainer, dict]:
+def torch_trainer(c, arrays: dict[str, tuple[np.ndarray, np.ndarray]], schedule, run=None
+                  ) -> tuple[TorchTrainer, dict]:
     """(trainer, facts for config.json) of a FashionConfig, on standardised input arrays."""
-    device, dist, rng = start_torch(c.device, c.threads, c.seed)
+    device, dist, rng = start_torch(c.device, c.threads, c.seed, run)
     dist.check_batch(c.batch_size)
     data = {s: Split(torch.from_numpy(X).to(device), torch.from_numpy(y).to(device)) for s, (X, y) in arrays.items()}
     model = torch_mlp(c.hidden, c.dropout, c.batch_norm, data["train"].X.shape[1], len(fashion_mnist.CLASSES))
-    model = model.to(device)
-    if dist.world > 1 and device.type == "cuda":
-        model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)  # batch statistics over every GPU
-    dist.split_random_streams(c.seed)
+    model = place_model(model, device, dist, c.seed)
     if c.optimizer == "sgd":
         optimizer = torch.optim.SGD(model.parameters(), lr=c.lr, momentum=c.momentum, nesterov=c.momentum > 0,
                                     weight_decay=c.weight_decay)

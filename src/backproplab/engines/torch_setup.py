@@ -1,5 +1,6 @@
-"""Setting PyTorch up for a run: the device, the process group under torchrun, the CPU
-threads and the seed. Called once at the start of a PyTorch run (never on import)."""
+"""Setting PyTorch up for a run, the same for every PyTorch pipeline: the device, the
+process group under torchrun (left again when the run ends), the CPU threads, the seed,
+and the model placed on its device. Called at the start of a PyTorch run (never on import)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ import os
 import numpy as np
 import torch
 
-from .distributed import Dist
-from .errors import UsageError
+from ..errors import UsageError
+from .distributed import Dist, leave_process_group
 
 
 def choose_device(name: str) -> torch.device:
@@ -23,8 +24,10 @@ def choose_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def start_torch(device_name: str, threads: int | None, seed: int) -> tuple[torch.device, Dist, np.random.Generator]:
-    """(device, process group, shuffle Generator) for a run, with torch seeded.
+def start_torch(device_name: str, threads: int | None, seed: int, run=None
+                ) -> tuple[torch.device, Dist, np.random.Generator]:
+    """(device, process group, shuffle Generator) for a run, with torch seeded. Under
+    torchrun, ``run`` leaves the process group when it ends (``Run.on_close``).
 
     CPU threads: ``threads``, or every core shared evenly among the processes torchrun
     started on this machine. torch's generator is seeded with the seed in every process,
@@ -34,6 +37,8 @@ def start_torch(device_name: str, threads: int | None, seed: int) -> tuple[torch
     """
     device = choose_device(device_name)
     dist = Dist.from_env(device.type)
+    if dist.world > 1 and run is not None:
+        run.on_close(leave_process_group)
     if device.type == "cuda":
         device = torch.device("cuda", dist.local_rank)
         torch.backends.cudnn.benchmark = True  # fixed shapes: let cuDNN pick its fastest kernels
@@ -42,6 +47,18 @@ def start_torch(device_name: str, threads: int | None, seed: int) -> tuple[torch
         torch.set_num_threads(threads or max(1, (os.cpu_count() or 1) // per_node))
     torch.manual_seed(seed)
     return device, dist, np.random.default_rng(seed)
+
+
+def place_model(model: torch.nn.Module, device: torch.device, dist: Dist, seed: int,
+                channels_last: bool = False) -> torch.nn.Module:
+    """The model on its device (in channels_last memory if asked), its BatchNorm synchronised
+    across GPUs under torchrun; then each process draws its own dropout and augmentation
+    stream (``Dist.split_random_streams``), the initial weights being equal in all of them."""
+    model = model.to(device, memory_format=torch.channels_last) if channels_last else model.to(device)
+    if dist.world > 1 and device.type == "cuda":
+        model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)  # batch statistics over every GPU
+    dist.split_random_streams(seed)
+    return model
 
 
 def describe(device: torch.device, dist: Dist) -> dict:
