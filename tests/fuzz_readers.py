@@ -110,12 +110,16 @@ def fuzz_csv(data):
 @given(any_file(b'{"pipeline": "cifar", "test_accuracy": 0.8, "epochs": 9, "profile": "cpu"}'),
        any_file(b"epoch,train_loss,val_accuracy\n1,0.5,0.8\n2,0.4,0.85\n"))
 def fuzz_report(summary, metrics):
+    good = WORK / "runs" / "good"
+    good.mkdir(parents=True, exist_ok=True)
+    (good / "summary.json").write_text('{"pipeline": "cifar", "test_accuracy": 0.8, "epochs": 9, "profile": "cpu"}')
     folder = WORK / "runs" / "cifar"
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "summary.json").write_bytes(summary)
     (folder / "metrics.csv").write_bytes(metrics)
     (folder / "config.json").write_bytes(summary)
-    build_report([WORK / "runs"], WORK / "report")  # a broken folder is a listed problem, never an exception
+    page = build_report([WORK / "runs"], WORK / "report")  # a broken folder is a listed problem, never an exception
+    assert page.is_file()
 
 
 class Call:

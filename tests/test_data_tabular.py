@@ -90,8 +90,8 @@ def test_csv_limits_are_clear_errors(tmp_path):
     (tmp_path / "wide.csv").write_text("a,label\n" + "1" * 200_000 + ",0\n")
     with pytest.raises(DataError, match="not a readable CSV"):
         read_csv(tmp_path / "wide.csv")
-    with pytest.raises(DataError, match="more than the 67,108,864 bytes a CSV file may have"):
-        read_csv("/dev/zero")
+    with pytest.raises(DataError, match="/dev/zero: is not a regular file"):
+        read_csv("/dev/zero")  # a device that never ends: refused before anything is read
     (tmp_path / "nul.csv").write_bytes(b"a,b\n1,\x000\n")
     with pytest.raises(DataError, match="NUL"):
         read_csv(tmp_path / "nul.csv")

@@ -99,7 +99,7 @@ def test_without_network_the_data_are_reported_missing_with_the_reason(tmp_path,
     monkeypatch.setenv("BACKPROPLAB_MIRROR", "http://127.0.0.1:9/")  # the discard port: nothing listens
     with pytest.raises(discovery.DataNotFoundError, match=r"the download failed \(could not download") as err:
         cifar10.load(download=True)
-    assert err.value.how_to_get and err.value.looked_in
+    assert err.value.how_to_get() and err.value.looked_in
 
 
 def test_download_command_fills_the_cache(server, tmp_path, monkeypatch, capsys):
@@ -116,4 +116,7 @@ def test_download_command_fills_the_cache(server, tmp_path, monkeypatch, capsys)
     assert sorted(os.listdir(tmp_path / "cache" / "backproplab" / "fashion-mnist")) == sorted(fashion_mnist.FILES)
     monkeypatch.setenv("BACKPROPLAB_MIRROR", "http://127.0.0.1:9/")
     assert main(["download", "cifar"]) == 2
-    assert "could not download" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "could not download" in err and "BACKPROPLAB_MIRROR=URL" in err and "--data-dir FOLDER" in err
+    assert len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "cache" / "backproplab" / "cifar-10-batches-py").exists()  # no empty folder left

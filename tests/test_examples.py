@@ -19,6 +19,7 @@ def test_the_quickstart_notebook_runs_and_its_numbers_hold(tmp_path):
     nb = nbformat.read(ROOT / "examples" / "quickstart.ipynb", as_version=4)
     NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
     text = "\n".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
+    assert "Warning" not in text, text  # e.g. tqdm's "IProgress not found" when ipywidgets is missing
     iris = float(re.search(r"Iris test accuracy: ([0-9.]+)", text).group(1))
     assert iris >= 0.90
     fashion = re.search(r"Fashion-MNIST test accuracy: ([0-9.]+)", text)

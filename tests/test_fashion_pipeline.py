@@ -89,6 +89,7 @@ def test_without_batch_norm_the_network_has_none(tmp_path, small_data):
         (["--weight-decay", "nan"], "--weight-decay must be a finite number"),
         (["--lr", "1e30"], "--lr must be in (0, 10]"),
         (["--resume"], "nothing to resume"),
+        (["--engine", "numpy", "--device", "cuda"], "--device cuda applies to the PyTorch engine"),
     ],
 )
 def test_cli_bad_flags(tmp_path, capsys, small_data, flags, message):

@@ -3,6 +3,8 @@ kill -9 / SIGTERM / SIGINT at random epochs and --resume (both engines), a refus
 a failure after a checkpoint, two runs of one name at once, and names that try to leave --out."""
 
 import csv
+import re
+import shlex
 import os
 import random
 import signal
@@ -26,7 +28,7 @@ def data(tmp_path_factory):
 def command(data, out, engine, *extra):
     return [sys.executable, "-m", "backproplab", "fashion", "--engine", engine, "--data-dir", data, "--out", str(out),
             "--name", "r", "--epochs", str(EPOCHS), "--train-limit", "4000", "--test-limit", "200", "--hidden", "128",
-            "--device", "cpu", "--threads", "1", "--no-progress", *extra]
+            "--device", "cpu", *(["--threads", "1"] if engine == "torch" else []), "--no-progress", *extra]
 
 
 def metrics(path):
@@ -106,7 +108,7 @@ def test_a_failure_after_a_checkpoint_keeps_the_run(data, tmp_path, monkeypatch,
     code = main(command(data, tmp_path, "numpy")[3:])
     assert code == 2
     err = capsys.readouterr().err
-    assert "No space left on device" in err and "continue it with the same command and --resume" in err
+    assert "No space left on device" in err and re.search(r"continue it with backproplab fashion .* --resume$", err, re.M)
     assert (tmp_path / "r.partial" / "checkpoint.npz").exists()
 
 
@@ -137,3 +139,32 @@ def test_names_that_leave_out_are_refused_and_touch_nothing(data, tmp_path, name
     result = subprocess.run(args, capture_output=True, text=True)
     assert result.returncode == 2 and "cannot be a run name" in result.stderr and "Traceback" not in result.stderr
     assert {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*")} == snapshot
+
+
+def test_every_advice_is_a_command_that_works(data, tmp_path):
+    """Follow what the program says, as a user would: the command it prints after an
+    interrupted --overwrite run, after a refused second run, and --resume of a finished run."""
+    first = subprocess.run(command(data, tmp_path, "numpy", "--epochs", "2"), capture_output=True, text=True)
+    assert first.returncode == 0, first.stderr
+    again = subprocess.run(command(data, tmp_path, "numpy", "--epochs", "2"), capture_output=True, text=True)
+    assert again.returncode == 2
+    advice = re.findall(r"to replace it: (.*?); to keep it and write the next free name: (.*?); or", again.stderr)
+    assert advice, again.stderr
+    proc = subprocess.Popen(shlex.split(advice[0][0].replace("backproplab", f"{sys.executable} -m backproplab", 1)),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    while epochs_done(tmp_path / "r.partial") < 1 and proc.poll() is None:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)  # Ctrl-C in the middle of an --overwrite run
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    resume = re.search(r"continue it with (backproplab .*)$", err, flags=re.M).group(1)
+    assert "--overwrite" not in resume and resume.endswith("--resume")
+    for advised in (resume, advice[0][1]):
+        done = subprocess.run(shlex.split(advised.replace("backproplab", f"{sys.executable} -m backproplab", 1)),
+                              capture_output=True, text=True)
+        assert done.returncode == 0, (advised, done.stderr)
+    finished = subprocess.run(shlex.split(resume.replace("backproplab", f"{sys.executable} -m backproplab", 1)),
+                              capture_output=True, text=True)
+    assert finished.returncode == 0 and "has finished already" in finished.stderr
+    assert "test accuracy" in finished.stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r", "r-v2"]

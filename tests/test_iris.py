@@ -99,7 +99,8 @@ def test_cli_refuses_to_overwrite_and_leaves_the_old_run(tmp_path, capsys):
     assert main(args) == 0
     before = (tmp_path / "r" / "metrics.csv").read_bytes()
     assert main(args) == 2
-    assert "already exists; pass --overwrite" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "already exists; to replace it: backproplab iris" in err and " --overwrite;" in err
     assert (tmp_path / "r" / "metrics.csv").read_bytes() == before
     assert main(args + ["--overwrite"]) == 0
     assert main(args + ["--new-version"]) == 0

@@ -12,6 +12,7 @@ a bug: one line too, with exit status 1 and how to see the traceback (``--debug`
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import signal
 import sys
@@ -46,14 +47,16 @@ def build_parser() -> argparse.ArgumentParser:
     _global_flags(parser, top=True)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def command(name: str, text: str, description: str | None = None) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=text, description=description or text)
+    def command(name: str, text: str, description: str | None = None, epilog: str | None = None
+                ) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=text, description=description or text, epilog=epilog,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
         _global_flags(p, top=False)
         return p
 
     for pipeline in PIPELINES:
         if pipeline.command:
-            p = command(pipeline.name, pipeline.help)
+            p = command(pipeline.name, pipeline.help, epilog=settings.profile_table(pipeline.config))
             settings.add_flags(p, pipeline.config)
             settings.add_flags(p, RunOptions)
     g = command("gradcheck", "check every analytic gradient against finite differences")
@@ -66,6 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
     t = command("runs", "a table of run folders: the settings that differ and the results")
     t.add_argument("dirs", nargs="*", default=["experiments"], metavar="FOLDER",
                    help="run folders, or folders holding them at any depth (default: experiments)")
+    t.add_argument("--all", action="store_true", dest="every_column",
+                   help="every column, each cell whole (the table is fitted to 120 columns otherwise)")
+    t.add_argument("--json", action="store_true", help="print the whole table as JSON instead")
     t.add_argument("--csv", help="also write the whole table as CSV to this file")
     t.add_argument("--markdown", help="also write the table as Markdown to this file")
     from .data import datasets
@@ -84,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def require_torch(what: str) -> None:
     try:
-        import torch  # noqa: F401  (the command needs it next anyway)
+        importlib.import_module("torch")  # the command needs it next anyway
     except ImportError as err:
         raise UsageError(f"{what} trains with PyTorch, which cannot be imported here ({err}): pip install "
                          "'backproplab[torch]' (README: Installing PyTorch has the small CPU-only build)") from None
@@ -92,6 +98,8 @@ def require_torch(what: str) -> None:
 
 def cmd_pipeline(args) -> int:
     from .pipelines import by_name
+    from .runs.files import read_json
+    from .runs.folder import RunFinished
     from .runs.options import RunOptions
     from .runs.run import process_rank
 
@@ -100,7 +108,11 @@ def cmd_pipeline(args) -> int:
     options = settings.from_args(RunOptions, args)
     if pipeline.needs_torch(config):
         require_torch(f"backproplab {pipeline.name} with these settings")
-    summary = pipeline.run(config, options)
+    try:
+        summary = pipeline.run(config, options)
+    except RunFinished as done:  # --resume of a finished run: nothing to do, and no failure
+        print(f"{done}; its result:", file=sys.stderr)
+        summary = {**read_json(done.path / "summary.json"), "path": str(done.path)}
     if process_rank() == 0:  # under torchrun, one process speaks for the job
         print(pipeline.describe_result(summary))
     return 0
@@ -125,21 +137,35 @@ def cmd_all(args) -> int:
 def cmd_report(args) -> int:
     from .report import build_report
 
-    print(f"report: {build_report(args.dirs, args.out).resolve()}")
-    return 0
+    problems: list = []
+    print(f"report: {build_report(args.dirs, args.out, problems=problems).resolve()}")
+    if problems:
+        print(f"backproplab report: {len(problems)} folder(s) or picture(s) could not be read; the report lists "
+              "them", file=sys.stderr)
+    return 1 if problems else 0
 
 
 def cmd_runs(args) -> int:
     from .report.compare import runs_table
 
-    print(runs_table(args.dirs, csv_path=args.csv, markdown_path=args.markdown))
+    print(runs_table(args.dirs, csv_path=args.csv, markdown_path=args.markdown, every_column=args.every_column,
+                     as_json=args.json))
     return 0
 
 
 def cmd_download(args) -> int:
     from .data import datasets
+    from .data.discovery import cache_dir
+    from .data.download import DownloadError
 
-    print(f"{args.dataset}: {datasets()[args.dataset].fetch_to_cache()}")
+    module = datasets()[args.dataset]
+    try:
+        print(f"{args.dataset}: {module.fetch_to_cache()}")
+    except DownloadError as err:
+        raise DownloadError(f"{err}. To go on: try again later; fetch the same files from a mirror of your own with "
+                            f"BACKPROPLAB_MIRROR=URL (the checksums are still checked); or {module.SPEC.local} and "
+                            f"pass --data-dir FOLDER to the command (the cache is {cache_dir() / module.SPEC.folder})"
+                            ) from None
     return 0
 
 
@@ -166,8 +192,11 @@ def _one_line(err: BaseException) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from .runs import advice
+
     try:
         args = build_parser().parse_args(argv)
+        advice.invocation = list(sys.argv[1:] if argv is None else argv)
     except KeyboardInterrupt:  # Ctrl-C while the parser imports the pipelines
         print("backproplab: interrupted", file=sys.stderr)
         return 130
@@ -199,6 +228,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     finally:
         signal.signal(signal.SIGTERM, previous)
+        advice.invocation = None
 
 
 if __name__ == "__main__":

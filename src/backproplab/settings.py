@@ -93,11 +93,13 @@ def declared(cls) -> list[dataclasses.Field]:
 
 
 def default_text(cls, f: dataclasses.Field) -> str:
-    """What ``--help`` says the default is."""
+    """What ``--help`` says the default is (a value every profile shares is given once; one
+    that differs points to the table of profiles below the flags)."""
     if f.metadata["profile"]:
-        key = cls.PROFILE_KEY
-        values = ", ".join(f"{p} {fmt(v[f.name])}" for p, v in cls.PROFILES.items() if f.name in v)
-        return f"from the {key}: {values}"
+        values = {fmt(v[f.name]) for v in cls.PROFILES.values() if f.name in v}
+        if len(values) == 1:
+            return f"{values.pop()} (in every {cls.PROFILE_KEY})"
+        return f"set by --{cls.PROFILE_KEY.replace('_', '-')}: see the table below"
     if f.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
         return fmt(f.default_factory())  # type: ignore[misc]
     if f.default is None:
@@ -108,11 +110,27 @@ def default_text(cls, f: dataclasses.Field) -> str:
 
 
 def fmt(value) -> str:
+    """A value as a person reads it: lists comma-separated, numbers to 4 significant digits."""
     if isinstance(value, list):
         return ",".join(fmt(v) for v in value)
     if isinstance(value, float):
-        return f"{value:g}"
+        return f"{value:.4g}"
     return str(value)
+
+
+def profile_table(cls) -> str | None:
+    """The settings that differ between the profiles of ``cls``, one row each (for --help)."""
+    if not getattr(cls, "PROFILES", None):
+        return None
+    names = list(cls.PROFILES)
+    rows = [[flag_name(f.name), *(fmt(cls.PROFILES[p].get(f.name, "")) for p in names)]
+            for f in declared(cls) if f.metadata["profile"]
+            and len({fmt(cls.PROFILES[p].get(f.name, "")) for p in names}) > 1]
+    header = [f"--{cls.PROFILE_KEY.replace('_', '-')}", *names]
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in [header, *rows]]
+    return (f"defaults set by --{cls.PROFILE_KEY.replace('_', '-')} (a flag given on the command line wins):\n  "
+            + "\n  ".join(lines))
 
 
 # -- the command line --------------------------------------------------------------------

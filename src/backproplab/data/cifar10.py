@@ -94,9 +94,8 @@ def download(folder: Path) -> None:
 SPEC = DataSpec(
     folder="cifar-10-batches-py",
     files=FILES,
-    how_to_get=["backproplab download cifar (the official 163 MB tarball, checksum verified, into the cache), "
-                "or rerun with --download",
-                "or put cifar-10-batches-py/ in a folder and pass --data-dir FOLDER (or set BACKPROPLAB_DATA=FOLDER)"],
+    fetch="backproplab download cifar (the official 163 MB tarball, checksum verified, into the cache)",
+    local="put cifar-10-batches-py/ in a folder FOLDER",
     download=download,
 )
 

@@ -26,21 +26,37 @@ from .errors import DataError
 
 class DataNotFoundError(DataError):
     """No folder holds the data set: ``summary`` says so in a sentence, ``looked_in`` lists
-    where we looked and ``how_to_get`` what to do; the message holds all three."""
+    where we looked, and ``how_to_get(where)`` what to do from the command at hand (a
+    pipeline's command, or ``all``, which has no --data-dir); the message holds all three."""
 
-    def __init__(self, summary: str, looked_in: list[str], how_to_get: list[str]) -> None:
-        self.summary, self.looked_in, self.how_to_get = summary, list(looked_in), list(how_to_get)
+    def __init__(self, summary: str, looked_in: list[str], spec: "DataSpec", download_failed: bool = False) -> None:
+        self.summary, self.looked_in, self.spec = summary, list(looked_in), spec
+        self.download_failed = download_failed
         where = "".join(f"\n  - {p}" for p in self.looked_in)
-        how = "".join(f"\n  - {h}" for h in self.how_to_get)
+        how = "".join(f"\n  - {h}" for h in self.how_to_get())
         super().__init__(f"{summary}. Looked in:{where}\nTo get it:{how}")
+
+    def how_to_get(self, where: str = "command") -> list[str]:
+        """The ways to get the data, as commands that work from ``where`` ("command" or "all")."""
+        spec = self.spec
+        if self.download_failed:
+            first = ("the download failed: check the network and try again, or fetch the same files from a mirror "
+                     "of your own with BACKPROPLAB_MIRROR=URL (the checksums are still checked)")
+        else:
+            first = f"{spec.fetch}, or rerun with --download"
+        folder = "pass --data-dir FOLDER (or set BACKPROPLAB_DATA=FOLDER)" if where == "command" else \
+            "set BACKPROPLAB_DATA=FOLDER"
+        return [first, *spec.system_advice, f"or {spec.local} and {folder}"]
 
 
 @dataclass
 class DataSpec:
     folder: str  # e.g. "fashion-mnist"
     files: list[str]  # the files a complete folder holds
+    fetch: str  # the command that downloads it, e.g. "backproplab download fashion (30 MB, checksums verified)"
+    local: str  # a copy of one's own, e.g. "put the four .gz files in a folder FOLDER"
     system_dirs: list[str] = field(default_factory=list)
-    how_to_get: list[str] = field(default_factory=list)  # ways to get the data, for the not-found message
+    system_advice: list[str] = field(default_factory=list)  # how to install a system copy
     download: Callable[[Path], None] | None = None  # fills a folder with the official files
 
 
@@ -64,7 +80,7 @@ def candidates(spec: DataSpec, data_dir: str | os.PathLike | None) -> list[Path]
 def find_data(spec: DataSpec, data_dir=None, download: bool = False) -> Path:
     """The folder holding every file of ``spec`` (downloaded into the cache if asked and needed)."""
     if data_dir is not None and not Path(data_dir).is_dir():
-        raise DataNotFoundError(f"--data-dir {data_dir} is not a folder", [str(data_dir)], spec.how_to_get)
+        raise DataNotFoundError(f"--data-dir {data_dir} is not a folder", [str(data_dir)], spec)
     looked = candidates(spec, data_dir)
     cache = cache_dir() / spec.folder
     for folder in looked:
@@ -84,6 +100,6 @@ def find_data(spec: DataSpec, data_dir=None, download: bool = False) -> Path:
             spec.download(cache)
         except DownloadError as err:
             raise DataNotFoundError(f"{spec.folder} not found here, and the download failed ({err})",
-                                    [str(p) for p in looked], spec.how_to_get) from None
+                                    [str(p) for p in looked], spec, download_failed=True) from None
         return cache
-    raise DataNotFoundError(f"{spec.folder} not found", [str(p) for p in looked], spec.how_to_get)
+    raise DataNotFoundError(f"{spec.folder} not found", [str(p) for p in looked], spec)

@@ -35,11 +35,10 @@ def download(folder: Path) -> None:
 SPEC = DataSpec(
     folder="fashion-mnist",
     files=list(FILES),
+    fetch="backproplab download fashion (the official 30 MB, checksums verified, into the cache)",
+    local="put the four .gz files in a folder FOLDER",
     system_dirs=["/usr/share/datasets/fashion-mnist"],
-    how_to_get=["backproplab download fashion (the official 30 MB, checksums verified, into the cache), or "
-                "rerun with --download",
-                "on Debian/Ubuntu: sudo apt-get install dataset-fashion-mnist",
-                "or put the four .gz files in a folder and pass --data-dir FOLDER (or set BACKPROPLAB_DATA)"],
+    system_advice=["on Debian/Ubuntu: sudo apt-get install dataset-fashion-mnist"],
     download=download,
 )
 

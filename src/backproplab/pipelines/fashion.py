@@ -80,6 +80,12 @@ def check_config(c: FashionConfig) -> None:
         raise UsageError("the Fashion-MNIST CNN is built from the NumPy library: use --engine numpy --model cnn")
     if c.engine == "numpy" and world_size() > 1:
         raise UsageError("torchrun trains the PyTorch engine only; run the NumPy engine without torchrun")
+    if c.engine == "numpy" and c.device == "cuda":
+        raise UsageError("--device cuda applies to the PyTorch engine; the NumPy engine runs on the CPU: drop "
+                         "--device, or add --engine torch")
+    if c.engine == "numpy" and c.threads is not None:
+        raise UsageError("--threads sets PyTorch's threads; the NumPy engine uses NumPy's BLAS threads (set "
+                         "OPENBLAS_NUM_THREADS=N): drop --threads, or add --engine torch")
 
 
 def fashion_run_name(c: FashionConfig) -> str:

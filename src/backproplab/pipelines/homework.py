@@ -101,8 +101,8 @@ def run_stage(pipeline: Pipeline, stage: Stage, out: Path, o: AllOptions, record
         run_stage_of(pipeline, stage, options, o)
         entry["status"] = "ran"
     except DataNotFoundError as err:
-        entry.update(status="skipped", reason=err.summary, looked_in=err.looked_in, how_to_get=err.how_to_get)
-        write(f"skipped {title}: {err}")
+        entry.update(status="skipped", reason=err.summary, looked_in=err.looked_in, how_to_get=err.how_to_get("all"))
+        write(f"skipped {title}: {err.summary}. To get it: {'; '.join(err.how_to_get('all'))}")
     except KeyboardInterrupt as err:
         entry.update(status="interrupted", seconds=time.perf_counter() - start)
         write_json(out / "all.json", {**record, "stages": record["stages"] + [entry]})

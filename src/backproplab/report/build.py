@@ -10,15 +10,16 @@ derivations with their mathematics rendered.
 from __future__ import annotations
 
 import html
+import os
 from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
 
 from ..runs.files import RunFileError, read_json, write_text
 from . import sections
-from .collect import Problem, ReportRun, collect
+from .collect import Problem, ReportRun, collect, looks_like_run
 from .deliverables import deliverables
-from .doc import Doc, bold
+from .doc import Doc, bold, md_escape
 
 
 def _status(passed: bool | None) -> tuple[str, str]:
@@ -76,10 +77,27 @@ def pipeline_sections(doc: Doc, runs: list[ReportRun], problems: list[Problem]) 
                                                   "as backproplab writes them"))
 
 
-def build_report(dirs: list[str | Path], out: str | Path | None = None, title: str = "backproplab report") -> Path:
-    """Write report.html and report.md into ``out`` (default: the first folder); returns the HTML path."""
-    runs, problems = collect(dirs)
-    out = Path(out) if out is not None else Path(dirs[0])
+def default_out(dirs: list[str | Path]) -> Path:
+    """Where a report goes: into the folder named when it holds runs, beside the run folders
+    named otherwise (their common parent), never into a run folder itself."""
+    homes = [p.parent if looks_like_run(p) else p for p in map(Path, dirs) if p.is_dir()]
+    if not homes:
+        return Path(dirs[0])
+    try:
+        return Path(os.path.commonpath([str(h.resolve()) for h in homes]))
+    except ValueError:  # folders on different drives (Windows)
+        return homes[0]
+
+
+def build_report(dirs: list[str | Path], out: str | Path | None = None, title: str = "backproplab report",
+                 problems: list[Problem] | None = None) -> Path:
+    """Write report.html and report.md into ``out`` (default: ``default_out``); returns the
+    HTML path. The folders that could not be read (listed in the report) are appended to
+    ``problems`` when a list is given."""
+    runs, found = collect(dirs)
+    problems = [] if problems is None else problems
+    problems.extend(found)
+    out = Path(out) if out is not None else default_out(dirs)
     out.mkdir(parents=True, exist_ok=True)
     state = {}
     if (out / "all.json").is_file():
@@ -87,30 +105,31 @@ def build_report(dirs: list[str | Path], out: str | Path | None = None, title: s
             state = read_json(out / "all.json")
         except RunFileError as err:
             problems.append(Problem(out / "all.json", str(err)))
-    doc = Doc(out)
-    doc.raw_html(f"<h1>{html.escape(title)}</h1>", f"# {title}\n")
+    ids: set[str] = set()
+    head, front, body, tail = (Doc(out, ids) for _ in range(4))
+    pipeline_sections(body, runs, problems)  # first, so that its problems make it into the list above it
+    problems += [Problem(out, refused) for refused in body.refused]
+    head.raw_html(f"<h1>{html.escape(title)}</h1>", f"# {md_escape(title)}\n")
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    doc.para(f"Generated {stamp} from {len(runs)} run folder(s) by backproplab report.", css="meta")
+    head.para(f"Generated {stamp} from {len(runs)} run folder(s) by backproplab report.", css="meta")
     if state.get("quick"):
-        doc.para("Quick mode: every stage ran on small slices for a fast check, so the accuracy bars are not "
-                 "expected to pass.", css="banner")
-    skipped_section(doc, state.get("stages", []) if isinstance(state.get("stages"), list) else [])
-    body = Doc(out)  # the sections first, so that their problems make it into the list above them
-    pipeline_sections(body, runs, problems)
-    summary_section(doc, runs, problems)
-    problems_section(doc, problems)
-    doc.html += body.html
-    doc.md += body.md
+        head.para("Quick mode: every stage ran on small slices for a fast check, so the accuracy bars are not "
+                  "expected to pass.", css="banner")
+    skipped_section(front, state.get("stages", []) if isinstance(state.get("stages"), list) else [])
+    summary_section(front, runs, problems)
+    problems_section(front, problems)
+    tail.heading(2, "Derivations", "derivations")
     derivations = sections.package_doc("derivations.md")
-    doc.heading(2, "Derivations", "derivations")
     if derivations:
-        doc.markdown("\n".join(derivations.splitlines()[1:]), shift=1)
+        tail.markdown("\n".join(derivations.splitlines()[1:]), shift=1)
+    head.contents(front.anchors + body.anchors + tail.anchors)
+    parts = [head, front, body, tail]
     css = resources.files("backproplab.report").joinpath("style.css").read_text(encoding="utf-8")
     page = ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
             f"<title>{html.escape(title)}</title><style>{css}</style></head><body>\n"
-            + "\n".join(doc.html) + "\n</body></html>\n")
+            + "\n".join(line for d in parts for line in d.html) + "\n</body></html>\n")
     html_path = out / "report.html"
     write_text(html_path, page)
-    write_text(out / "report.md", "\n".join(doc.md))
+    write_text(out / "report.md", "\n".join(line for d in parts for line in d.md))
     return html_path

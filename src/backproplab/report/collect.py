@@ -1,19 +1,29 @@
-"""Reading run folders for the report and the ``runs`` table, and judging each homework
-deliverable against its bar.
+"""Finding and reading run folders for the report and the ``runs`` table.
 
-A folder the report cannot read (a missing, corrupt or foreign summary.json, a broken
-metrics.csv) becomes a ``Problem`` naming the file and what is wrong; the report shows
-the problems and is still written from every folder that could be read.
+The folders named are searched for runs at any depth (not inside a run, not through
+links, not more than ``MAX_DEPTH`` folders down or ``MAX_FOLDERS`` folders in all). A
+folder that cannot be read (a missing, corrupt or foreign summary.json, a broken
+metrics.csv, a name that is not text, a folder it may not open) becomes a ``Problem``
+naming the file and what is wrong: the report and the table show the problems and are
+still made from every folder that could be read.
 """
 
 from __future__ import annotations
 
+import math
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import UsageError
 from ..runs.files import RunFileError, read_json, read_metrics
 from ..runs.folder import MARKER
+
+MAX_DEPTH = 6
+MAX_FOLDERS = 20_000
+#: files the report writes beside the runs; a shell glob such as DIR/* names them too
+OUR_FILES = {"report.html", "report.md", "all.json"}
+
 
 def known_kinds() -> list[str]:
     """The "pipeline" values the declared pipelines' run folders record."""
@@ -29,6 +39,7 @@ class ReportRun:
     config: dict
     summary: dict
     rows: list[dict] = field(default_factory=list)  # metrics.csv
+    finished: bool = True  # False: an interrupted run (NAME.partial), listed by ``runs`` only
 
     def file(self, name: str) -> Path | None:
         p = self.path / name
@@ -45,46 +56,100 @@ class Problem:
     message: str
 
 
+def is_run_folder(path: Path) -> bool:
+    """A real folder (not a link) that holds a run: backproplab's marker or a summary.json."""
+    try:
+        return path.is_dir() and not path.is_symlink() and ((path / MARKER).is_file() or
+                                                             (path / "summary.json").is_file())
+    except OSError:
+        return False
+
+
 def looks_like_run(path: Path) -> bool:
-    return path.is_dir() and not path.name.endswith(".partial") and (
-        (path / MARKER).is_file() or (path / "summary.json").exists())
+    return not path.name.endswith(".partial") and is_run_folder(path)
+
+
+def find_runs(dirs: list[str | Path], partial: bool = False) -> tuple[list[Path], list[Problem]]:
+    """The run folders named, and those below the other folders named; with ``partial``
+    the interrupted ones (NAME.partial) too. Files the report writes are passed over."""
+    found: list[Path] = []
+    problems: list[Problem] = []
+    for d in map(Path, dirs):
+        if d.name in OUR_FILES and d.is_file():
+            continue
+        if not d.is_dir():
+            problems.append(Problem(d, f"{d}: not a folder (give run folders, or folders that hold them)"))
+        elif is_run_folder(d) and (partial or not d.name.endswith(".partial")):
+            found.append(d)
+        else:
+            _walk(d, 0, found, problems, partial)
+    return found, problems
+
+
+def _walk(folder: Path, depth: int, found: list[Path], problems: list[Problem], partial: bool) -> None:
+    if depth >= MAX_DEPTH or len(found) >= MAX_FOLDERS:
+        return
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except OSError as err:
+        problems.append(Problem(folder, f"{folder}: cannot be read ({err.strerror})"))
+        return
+    for entry in entries:
+        path = Path(entry.path)
+        try:
+            real_dir = entry.is_dir(follow_symlinks=False)
+        except OSError:
+            continue
+        if not real_dir or entry.name.startswith("."):
+            continue
+        if is_run_folder(path):
+            if partial or not entry.name.endswith(".partial"):
+                found.append(path)
+        else:
+            _walk(path, depth + 1, found, problems, partial)
 
 
 def read_run(path: Path) -> ReportRun:
     """The run in ``path``; RunFileError naming the file when it cannot be read."""
-    summary = read_json(path / "summary.json")
-    config = read_json(path / "config.json") if (path / "config.json").exists() else {}
+    finished = not path.name.endswith(".partial")
+    config = read_json(path / "config.json") if (path / "config.json").exists() or not finished else {}
+    summary = read_json(path / "summary.json") if finished else {}
     pipeline = summary.get("pipeline") or config.get("pipeline")
     if pipeline not in known_kinds():
-        raise RunFileError(f"{path / 'summary.json'}: unknown pipeline {pipeline!r} (expected one of "
-                           f"{', '.join(known_kinds())})")
+        raise RunFileError(f"{path / ('summary.json' if finished else 'config.json')}: unknown pipeline "
+                           f"{pipeline!r} (expected one of {', '.join(known_kinds())})")
     rows = read_metrics(path / "metrics.csv") if (path / "metrics.csv").exists() else []
-    return ReportRun(path, pipeline, config, summary, rows)
+    return ReportRun(path, pipeline, config, summary, rows, finished)
 
 
-def collect(dirs: list[str | Path]) -> tuple[list[ReportRun], list[Problem]]:
-    """The runs named, or the runs one level inside each folder named, and the problems."""
+def collect(dirs: list[str | Path], partial: bool = False) -> tuple[list[ReportRun], list[Problem]]:
+    """The runs found (see ``find_runs``) and the problems; UsageError when there is none."""
+    paths, problems = find_runs(dirs, partial)
     runs: list[ReportRun] = []
-    problems: list[Problem] = []
-    for d in map(Path, dirs):
-        if not d.is_dir():
-            raise UsageError(f"{d} is not a folder (give run or sweep folders, or the folder holding them)")
-        candidates = [d] if looks_like_run(d) else [p for p in sorted(d.iterdir()) if looks_like_run(p)]
-        for path in candidates:
-            try:
-                runs.append(read_run(path))
-            except RunFileError as err:
-                problems.append(Problem(path, str(err)))
-        if not candidates:
-            raise UsageError(f"{d} holds no finished run (no summary.json in it or in its subfolders)")
+    for path in paths:
+        try:
+            runs.append(read_run(path))
+        except (RunFileError, OSError, UnicodeError, ValueError, RecursionError) as err:
+            problems.append(Problem(path, str(err)))
+    if not runs:
+        why = "; ".join(p.message for p in problems[:3])
+        raise UsageError(f"{', '.join(map(str, dirs))}: no run found that could be read (no summary.json in it or in "
+                         f"the folders below it){': ' + why if why else ''}")
     return runs, problems
 
 
 def number(run: ReportRun, key: str) -> float | None:
-    """A number from the run's summary (None when absent or not a number)."""
-    value = run.summary.get(key)
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+    """A finite number from the run's summary or config (None when absent, not a number,
+    or not a finite float: a 400-digit integer, 1e999)."""
+    value = run.get(key)
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return None
+    try:
+        value = float(value)
+    except OverflowError:
+        return None
+    return value if math.isfinite(value) else None
 
 
-def pct(x: float | None) -> str:
-    return "—" if x is None else f"{100 * x:.2f}%"
+def pct(x: float | None, digits: int = 2) -> str:
+    return "—" if x is None else f"{100 * x:.{digits}f}%"

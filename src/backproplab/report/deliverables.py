@@ -32,9 +32,9 @@ def deliverables(runs: list[ReportRun], problem) -> list[Deliverable]:
             for r in judged:
                 try:
                     ours, passed = bar.judge(r, runs)
-                except (TypeError, KeyError, ValueError, AttributeError) as err:
+                except (TypeError, KeyError, ValueError, AttributeError, OverflowError) as err:
                     problem(r, err)
-                    continue
+                    ours, passed = "— (its summary lacks a value; see the folders that could not be read)", None
                 name = f"{bar.name} [{r.path.name}]" if len(judged) > 1 else bar.name
                 out.append(Deliverable(name, bar.text(), ours, passed))
     return out

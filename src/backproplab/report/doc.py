@@ -17,14 +17,17 @@ import os
 import re
 from pathlib import Path
 
+from ..bounded import read_bounded
 from .markdown import markdown_to_html
+from .png import MAX_PNG_BYTES, NotAPlot, png_info
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~&])")
 
 
 def md_escape(text: str) -> str:
-    """Text that every Markdown renderer shows as the same characters."""
-    return _MD_SPECIAL.sub(r"\\\1", str(text)).replace("\n", " ")
+    """Text that every Markdown renderer shows as the same characters (every line break,
+    CommonMark's \\r and \\r\\n included, becomes a space)."""
+    return _MD_SPECIAL.sub(r"\\\1", " ".join(str(text).splitlines()))
 
 
 def bold(text) -> tuple[str, str]:
@@ -53,15 +56,38 @@ def _md_part(part) -> str:
 
 
 class Doc:
-    def __init__(self, out: Path) -> None:
+    def __init__(self, out: Path, ids: set[str] | None = None) -> None:
         self.out = out
         self.html: list[str] = []
         self.md: list[str] = []
+        self.ids = set() if ids is None else ids  # the ids of the whole page (parts of a page share one set)
+        self.anchors: list[tuple[int, str, str]] = []  # (level, text, id) of this part's headings with an id
+        self.refused: list[str] = []  # pictures that were not embedded, and why
+
+    def _unique(self, anchor: str) -> str:
+        ident, k = anchor, 2
+        while ident in self.ids:
+            ident, k = f"{anchor}-{k}", k + 1
+        self.ids.add(ident)
+        return ident
 
     def heading(self, level: int, text: str, anchor: str | None = None) -> None:
-        ident = f' id="{html.escape(anchor)}"' if anchor else ""
+        """A heading; its id is ``anchor``, made unique (-2, -3, …) if the report has it already."""
+        ident = ""
+        if anchor:
+            anchor = self._unique(anchor)
+            self.anchors.append((level, text, anchor))
+            ident = f' id="{html.escape(anchor)}"'
         self.html.append(f"<h{level}{ident}>{html.escape(text)}</h{level}>")
         self.md.append(f"{'#' * level} {md_escape(text)}\n")
+
+    def contents(self, anchors: list[tuple[int, str, str]]) -> None:
+        """The table of contents: a link to every section (level-2 heading)."""
+        links = [(text, ident) for level, text, ident in anchors if level == 2]
+        self.html.append('<nav class="toc"><strong>Contents</strong><ol>' + "".join(
+            f'<li><a href="#{html.escape(ident)}">{html.escape(text)}</a></li>' for text, ident in links)
+            + "</ol></nav>")
+        self.md.append("**Contents:** " + " · ".join(f"[{md_escape(t)}](#{i})" for t, i in links) + "\n")
 
     def para(self, *parts, css: str | None = None) -> None:
         """A paragraph of text and styled pieces, every one escaped."""
@@ -98,22 +124,31 @@ class Doc:
         self.md.append("| " + " | ".join(md_escape(h) for h in header) + " |\n|" + "---|" * len(header) + "\n"
                        + "".join("| " + " | ".join(md_escape(c) for c in r) + " |\n" for r in rows))
 
-    def figures(self, images: list[tuple[Path | bytes, str]]) -> None:
-        """PNG plots (files, or PNG bytes made here): data URIs in the HTML; in the Markdown a
-        relative link to a file (a picture made here is saved beside the report)."""
+    def figures(self, images: list[tuple[Path | bytes, str]], note: str | None = None) -> None:
+        """PNG plots (files, or PNG bytes made here), one per row at their natural size (a
+        phone scrolls a wide one sideways in its box; nothing is shrunk until its text is too
+        small to read): data URIs in the HTML; in the Markdown a relative link to the file.
+        A file that is not a bounded, well-formed PNG is not embedded (``refused``)."""
         figs = []
         for source, caption in images:
-            data = source if isinstance(source, bytes) else source.read_bytes()
-            if data[:8] != b"\x89PNG\r\n\x1a\n":
-                continue  # not a PNG we wrote: leave it out rather than embed it
+            try:
+                data = source if isinstance(source, bytes) else read_bounded(source, MAX_PNG_BYTES, NotAPlot, "plot")
+                info = png_info(data)
+            except NotAPlot as err:
+                self.refused.append(f"{source if isinstance(source, Path) else caption}: not embedded ({err})")
+                continue
             uri = "data:image/png;base64," + base64.b64encode(data).decode("ascii")
-            figs.append(f'<figure><img src="{uri}" alt="{html.escape(caption)}">'
+            text_px = html.escape(info.text.get("backproplab:min-text-px", ""))
+            figs.append(f'<figure><div class="figbox"><img src="{uri}" width="{info.width}" height="{info.height}" '
+                        f'data-text-px="{text_px}" alt="{html.escape(caption)}"></div>'
                         f"<figcaption>{html.escape(caption)}</figcaption></figure>")
             if isinstance(source, Path):
                 link = os.path.relpath(source, self.out).replace(os.sep, "/")
                 self.md.append(f"![{md_escape(caption)}](<{link.replace('>', '%3E')}>)\n")
         if figs:
             self.html.append('<div class="plots">' + "".join(figs) + "</div>")
+        if figs and note:
+            self.para(note, css="note")
 
     def raw_html(self, fragment: str, md: str) -> None:
         """Markup the report itself wrote (never text from a run folder)."""

@@ -1,5 +1,6 @@
-"""One section of the report per pipeline, each describing its runs from what they wrote
-(config.json, summary.json, metrics.csv, sweep.csv and the plots), never from code."""
+"""One section of the report per pipeline (each pipeline's declaration names its own),
+describing its runs from what they wrote (config.json, summary.json, metrics.csv,
+sweep.csv and the pictures), never from code: every number in a sentence is the run's."""
 
 from __future__ import annotations
 
@@ -8,13 +9,9 @@ from importlib import resources
 
 from ..runs import plots
 from ..runs.files import RunFileError, read_metrics
+from ..runs.outputs import PICTURES
 from .collect import ReportRun, number, pct
 from .doc import Doc, bold, code
-
-#: the pictures a run folder may hold, in the order the report shows them
-PICTURES = [("loss.png", "loss per epoch"), ("accuracy.png", "accuracy per epoch"), ("error.png", "error per epoch"),
-            ("confusion.png", "test confusion matrix"), ("misclassified.png", "misclassified test images"),
-            ("weights.png", "what the first layer learned")]
 
 
 def package_doc(name: str) -> str | None:
@@ -25,8 +22,30 @@ def package_doc(name: str) -> str | None:
         return None
 
 
+def plural(n, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def show(value) -> str:
+    """A recorded value as a person reads it (a number to 4 significant digits)."""
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def mixup_note(run: ReportRun) -> str | None:
+    """Why the training curves of a mixup run sit below validation (None without mixup)."""
+    alpha, epochs = number(run, "mixup"), number(run, "epochs")
+    if not alpha or not epochs:
+        return None
+    mixed = round(epochs * (1 - (number(run, "clean_tail") or 0)))
+    tail = f"; epochs {mixed + 1}–{epochs:.0f} train on clean images" if mixed < epochs else ""
+    return (f"The training loss and accuracy are measured on the mixed images the network trains on (mixup, "
+            f"α = {alpha:g}, in epochs 1–{mixed}{tail}), so they sit below the validation curves, which see clean "
+            "images: a mixed image's label is itself a blend, and no prediction can match it fully.")
+
+
 def run_pictures(doc: Doc, run: ReportRun, title: str) -> None:
-    doc.figures([(p, f"{title}: {caption}") for name, caption in PICTURES if (p := run.file(name))])
+    doc.figures([(p, f"{title}: {caption}") for name, caption in PICTURES if (p := run.file(name))],
+                note=mixup_note(run))
 
 
 def facts(doc: Doc, run: ReportRun) -> None:
@@ -37,9 +56,19 @@ def facts(doc: Doc, run: ReportRun) -> None:
         parts += ["test accuracy ", bold(pct(test)), ", "]
     if run.rows and isinstance(run.rows[-1].get("val_accuracy"), float):
         parts.append(f"final validation accuracy {pct(run.rows[-1]['val_accuracy'])}, ")
-    parts += [f"{len(run.rows)} epochs, {wall:.0f} s in all on ", str(run.get("device", "cpu")), ". Run folder: ",
-              code(run.path.name), "."]
+    parts += [f"{plural(len(run.rows), 'epoch')}, {wall:.0f} s in all on ", str(run.get("device", "cpu")),
+              ". Run folder: ", code(run.path.name), "."]
     doc.para(*parts)
+
+
+def split_sizes(run: ReportRun) -> str:
+    """The split sizes config.json records, as a sentence."""
+    sizes = run.config.get("splits") if isinstance(run.config.get("splits"), dict) else {}
+    known = {k: v for k, v in sizes.items() if isinstance(v, int) and not isinstance(v, bool)}
+    if not {"train", "validate", "test"} <= set(known):
+        return ""
+    return (f"{known['train']:,} images train, {known['validate']:,} validate, and {known['test']:,} test images "
+            "are used once, at the end.")
 
 
 def architecture(doc: Doc, run: ReportRun) -> None:
@@ -49,40 +78,49 @@ def architecture(doc: Doc, run: ReportRun) -> None:
         doc.preformatted(text)
 
 
+def named(title: str, run: ReportRun, runs: list) -> str:
+    """A heading, with the run's folder when several runs share it."""
+    return f"{title}: {run.path.name}" if len(runs) > 1 else title
+
+
 # -- the sections ----------------------------------------------------------------------------
 
 
 def gradcheck(doc: Doc, runs: list[ReportRun]) -> None:
     for g in runs:
-        gradcheck_run(doc, g)
-
-
-def gradcheck_run(doc: Doc, g: ReportRun) -> None:
-    doc.heading(2, "Gradient checks", "gradients")
-    doc.para("Every analytic gradient against two-sided finite differences in float64 (relative error "
-             "‖num − ana‖ / ‖num + ana‖; the tests also compare every layer with torch.autograd to 1e-10).")
-    rows = g.summary.get("rows", [])
-    doc.table(["component", "gradient", "shape", "relative error", "result"],
-              [[str(r["component"]), str(r["wrt"]), "×".join(map(str, r["shape"])), f"{float(r['error']):.2e}",
-                "PASS" if r["passed"] else "FAIL"] for r in rows],
-              [["", "", "", "num", "pass" if r["passed"] else "fail"] for r in rows])
+        doc.heading(2, named("Gradient checks", g, runs), "gradients")
+        doc.para("Every analytic gradient against two-sided finite differences in float64 (relative error "
+                 "‖num − ana‖ / ‖num + ana‖; the tests also compare every layer with torch.autograd to 1e-10).")
+        rows = g.summary.get("rows", [])
+        doc.table(["component", "gradient", "shape", "relative error", "result"],
+                  [[str(r["component"]), str(r["wrt"]), "×".join(map(str, r["shape"])), f"{float(r['error']):.2e}",
+                    "PASS" if r["passed"] else "FAIL"] for r in rows],
+                  [["", "", "", "num", "pass" if r["passed"] else "fail"] for r in rows])
 
 
 def iris(doc: Doc, runs: list[ReportRun]) -> None:
-    for r in runs:
-        (iris_sweep if r.pipeline == "iris-sweep" else iris_run)(doc, r)
+    sweeps = [r for r in runs if r.pipeline == "iris-sweep"]
+    singles = [r for r in runs if r.pipeline != "iris-sweep"]
+    for s in sweeps:
+        iris_sweep(doc, s, sweeps)
+    for r in singles:
+        doc.heading(2, f"Iris run {r.path.name}", "iris-run")
+        facts(doc, r)
+        run_pictures(doc, r, "Iris")
 
 
-def iris_sweep(doc: Doc, s: ReportRun) -> None:
-    doc.heading(2, "Iris: learning rate × hidden size", "iris")
+def iris_sweep(doc: Doc, s: ReportRun, sweeps: list[ReportRun]) -> None:
+    doc.heading(2, named("Iris: learning rate × hidden size", s, sweeps), "iris")
     c = s.config
-    doc.para(f"A two-layer network (hidden {c.get('activation')}, softmax output), SGD with momentum "
-             f"{c.get('momentum')}, batch {c.get('batch_size')}, {c.get('epochs')} epochs, {c.get('schedule')} "
-             f"schedule, seed {c.get('seed')}. Each combination is scored by {c.get('folds')}-fold stratified "
-             f"cross-validation repeated {c.get('repeats')} times on the 120 non-test flowers (the error of the "
-             "final epoch on each held-out fold); the lowest mean error is chosen (ties: lower mean loss). Each "
-             "combination's own run then keeps the epoch with the lowest validation error. Test error is "
-             "reported, never used to choose.")
+    data = "Iris" if not c.get("csv") else f"the CSV {c.get('csv')}"
+    rows_cv = number(s, "cv_rows")
+    doc.para(f"A two-layer network on {data} (hidden {c.get('activation')}, softmax output), SGD with momentum "
+             f"{c.get('momentum')}, batch {c.get('batch_size')}, {plural(c.get('epochs'), 'epoch')}, "
+             f"{c.get('schedule')} schedule, seed {c.get('seed')}. Each combination is scored by {c.get('folds')}-fold "
+             f"stratified cross-validation repeated {c.get('repeats')} times on the "
+             f"{f'{rows_cv:.0f} ' if rows_cv else ''}non-test rows (the error of the final epoch on each held-out "
+             "fold); the lowest mean error is chosen (ties: lower mean loss). Each combination's own run then keeps "
+             "the epoch with the lowest validation error. Test error is reported, never used to choose.")
     try:
         rows = read_metrics(s.path / "sweep.csv")
     except RunFileError as err:
@@ -92,30 +130,31 @@ def iris_sweep(doc: Doc, s: ReportRun) -> None:
               [[f"{r['lr']:g}", str(r["hidden"]), f"{100 * r['cv_error']:.1f}% ± {100 * r['cv_error_std']:.1f}",
                 f"{r['cv_loss']:.3f}", str(r["best_epoch"]), f"{100 * r['test_error']:.1f}%",
                 "chosen" if r["chosen"] == "True" else ""] for r in rows])
-    chosen = s.summary["chosen"]
+    chosen, splits = s.summary["chosen"], s.summary.get("splits", [])
+    other = (f"; over {plural(len(splits), 'other split')} (seeds 0 to {len(splits) - 1}) the same settings score "
+             f"{pct(number(s, 'splits_mean'))} ± {pct(number(s, 'splits_std'))} (mean ± standard deviation)"
+             if splits else "")
     doc.para("Chosen: ", bold(f"lr = {float(chosen['lr']):g}, hidden = {int(chosen['hidden'])}"),
-             f" — test accuracy {pct(1 - float(chosen['test_error']))} on the fixed split; over "
-             f"{len(s.summary.get('splits', []))} other splits (seeds 0 to {len(s.summary.get('splits', [])) - 1}) "
-             f"the same settings score {pct(number(s, 'splits_mean'))} ± {pct(number(s, 'splits_std'))} "
-             "(mean ± standard deviation): with 30 test flowers one mistake is 3.3 points.")
+             f" — test accuracy {pct(1 - float(chosen['test_error']))} on the fixed split{other}.")
     run_dir = s.path / str(chosen.get("run", ""))
     if run_dir.is_dir() and run_dir.parent == s.path:
         run_pictures(doc, ReportRun(run_dir, "iris", {}, {}), "Iris, the chosen run")
-
-
-def iris_run(doc: Doc, r: ReportRun) -> None:
-    doc.heading(2, f"Iris run {r.path.name}", "iris-run")
-    facts(doc, r)
-    run_pictures(doc, r, "Iris")
 
 
 def fashion(doc: Doc, runs: list[ReportRun]) -> None:
     mlps = [r for r in runs if r.get("model") == "mlp"]
     if mlps:
         fashion_mlps(doc, mlps)
-    for r in runs:
-        if r.get("model") == "cnn":
-            fashion_cnn(doc, r)
+    cnns = [r for r in runs if r.get("model") == "cnn"]
+    for r in cnns:
+        doc.heading(2, named("Fashion-MNIST: a CNN in NumPy", r, cnns), "fashion-cnn")
+        c = r.config
+        doc.para(f"Every layer from backproplab.nn, trained with {c.get('optimizer')} (learning rate "
+                 f"{show(c.get('lr'))}, batch {c.get('batch_size')}, {plural(c.get('epochs'), 'epoch')}). ",
+                 split_sizes(r))
+        architecture(doc, r)
+        facts(doc, r)
+        run_pictures(doc, r, "Fashion-MNIST CNN")
 
 
 def fashion_mlps(doc: Doc, mlps: list[ReportRun]) -> None:
@@ -125,53 +164,39 @@ def fashion_mlps(doc: Doc, mlps: list[ReportRun]) -> None:
         layers = " → ".join(["784", *map(str, c.get("hidden", [])), "10"])
         parts = ["Linear", *(["BatchNorm"] if c.get("batch_norm", True) else []), "ReLU",
                  f"Dropout {c.get('dropout')}"]
-        doc.para(bold(f"{r.get('engine')} engine: "), f"dense layers {layers} ({', '.join(parts)}), "
-                 f"{c.get('optimizer')} with learning rate {c.get('lr')}, batch {c.get('batch_size')}, "
-                 f"{c.get('epochs')} epochs. {c.get('validation')} training images validate; the test images are "
-                 "used once, at the end.")
-    doc.table(["engine", "epochs", "final validation", "test accuracy", "training time", "parameters"],
-              [[str(r.get("engine")), str(r.get("epochs")), pct(number(r, "final_val_accuracy")),
+        doc.para(bold(f"{r.get('engine')} engine ({r.path.name}): "), f"dense layers {layers} ({', '.join(parts)}), "
+                 f"{c.get('optimizer')} with learning rate {show(c.get('lr'))}, batch {c.get('batch_size')}, "
+                 f"{plural(c.get('epochs'), 'epoch')}. ", split_sizes(r))
+    doc.table(["run", "engine", "epochs", "final validation", "test accuracy", "training time", "parameters"],
+              [[r.path.name, str(r.get("engine")), str(r.get("epochs")), pct(number(r, "final_val_accuracy")),
                 pct(number(r, "test_accuracy")), f"{number(r, 'train_seconds') or 0:.0f} s",
                 f"{int(number(r, 'parameters') or 0):,}"] for r in mlps])
     if len(mlps) > 1 and all(r.rows for r in mlps):
         figure = plots.compare_figure({f"{r.get('engine')} ({r.path.name})": r.rows for r in mlps}, "val_accuracy",
-                                      "Fashion-MNIST MLP: validation accuracy, both engines")
+                                      "Fashion-MNIST MLP: validation accuracy of each run")
         buf = io.BytesIO()
-        figure.savefig(buf, format="png")
-        doc.figures([(buf.getvalue(), "The same MLP in PyTorch and in NumPy, epoch by epoch")])
+        figure.savefig(buf, format="png", metadata={plots.TEXT_KEY: f"{plots.smallest_text_px(figure):.1f}"})
+        doc.figures([(buf.getvalue(), "The MLP runs, epoch by epoch")])
     for r in mlps:
-        doc.heading(3, f"Fashion-MNIST MLP, {r.get('engine')} engine")
+        doc.heading(3, f"Fashion-MNIST MLP, {r.get('engine')} engine: {r.path.name}")
         facts(doc, r)
         run_pictures(doc, r, f"Fashion-MNIST MLP ({r.get('engine')})")
 
 
-def fashion_cnn(doc: Doc, r: ReportRun) -> None:
-    doc.heading(2, "Fashion-MNIST: a CNN in NumPy", "fashion-cnn")
-    c = r.config
-    doc.para(f"Every layer from backproplab.nn, trained with {c.get('optimizer')} (learning rate {c.get('lr')}, "
-             f"batch {c.get('batch_size')}, {c.get('epochs')} epochs).")
-    architecture(doc, r)
-    facts(doc, r)
-    run_pictures(doc, r, "Fashion-MNIST CNN")
-
-
 def cifar(doc: Doc, runs: list[ReportRun]) -> None:
     for r in runs:
-        cifar_run(doc, r)
-
-
-def cifar_run(doc: Doc, r: ReportRun) -> None:
-    doc.heading(2, "CIFAR-10: the CNN", "cifar")
-    c = r.config
-    doc.para(f"Profile {c.get('profile')}: {int(number(r, 'parameters') or 0):,} parameters, {c.get('epochs')} "
-             f"epochs of batch {c.get('batch_size')}, {(number(r, 'train_seconds') or 0) / 60:.1f} minutes of "
-             f"training on {r.get('device')}, test-time augmentation level {c.get('tta')}. ",
-             *(["predictions.csv: ", code(str(r.path / "predictions.csv")), "."] if r.file("predictions.csv")
-               else []))
-    architecture(doc, r)
-    facts(doc, r)
-    run_pictures(doc, r, "CIFAR-10 CNN")
+        doc.heading(2, named("CIFAR-10: the CNN", r, runs), "cifar")
+        c = r.config
+        doc.para(f"Profile {c.get('profile')}: {int(number(r, 'parameters') or 0):,} parameters, "
+                 f"{plural(c.get('epochs'), 'epoch')} of batch {c.get('batch_size')}, "
+                 f"{(number(r, 'train_seconds') or 0) / 60:.1f} minutes of training on {r.get('device')}, "
+                 f"test-time augmentation level {c.get('tta')}. ", split_sizes(r), " ",
+                 *(["predictions.csv: ", code(str(r.path / "predictions.csv")), "."] if r.file("predictions.csv")
+                   else []))
+        architecture(doc, r)
+        facts(doc, r)
+        run_pictures(doc, r, "CIFAR-10 CNN")
     text = package_doc("cifar10-model.md")
-    if text:
-        doc.heading(3, "Design of the model and recipe")
+    if text:  # once, whatever the number of runs
+        doc.heading(2, "CIFAR-10: design of the model and recipe", "cifar-design")
         doc.markdown("\n".join(text.splitlines()[1:]), shift=2)

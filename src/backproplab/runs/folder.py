@@ -28,7 +28,8 @@ import unicodedata
 from pathlib import Path
 
 from ..errors import RunError
-from .files import write_csv, write_json, write_text
+from .advice import command_with
+from .files import read_json, write_csv, write_json, write_text
 from .lock import NameLock
 
 MARKER = ".backproplab-run"
@@ -38,6 +39,14 @@ MAX_NAME = 240
 
 class RunExistsError(RunError, FileExistsError):
     """The run folder exists and neither overwriting nor a new version was asked for."""
+
+
+class RunFinished(RunError):
+    """``--resume`` of a run that has finished: there is nothing to do (not a failure)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        super().__init__(f"{path} has finished already: there is nothing to resume")
 
 
 def check_name(name: str) -> str:
@@ -107,10 +116,14 @@ class RunFolder:
         self.out, self.name, self.overwrite, self.resume, self.kind = out, name, overwrite, resume, kind
         self.final = out / name
         self.path = out / f"{name}.partial"
+        self.replaces = overwrite  # whether committing may replace a finished run of the name
         self.lock = NameLock(out, name).acquire()
         try:
-            self._check_final()
-            self._open_partial()
+            if resume and is_run(self.path) and has_checkpoint(self.path):
+                self.replaces = bool(read_json(self.path / MARKER).get("replaces", False))
+            else:
+                self._check_final()
+                self._open_partial()
         except BaseException:
             self.lock.release()
             raise
@@ -126,10 +139,11 @@ class RunFolder:
             raise RunError(f"{final} exists and is {what}; backproplab never replaces it. Choose another --name "
                            "or --out")
         if self.resume:
-            raise RunExistsError(f"{final} is already a finished run: there is nothing to resume")
+            raise RunFinished(final)
         if not self.overwrite:
-            raise RunExistsError(f"{final} already exists; pass --overwrite to replace it, --new-version to keep it "
-                                 "and write the next free name, or --name/--out to write the run elsewhere")
+            raise RunExistsError(f"{final} already exists; to replace it: {command_with('--overwrite')}; to keep it "
+                                 f"and write the next free name: {command_with('--new-version')}; or choose "
+                                 "another --name or --out")
 
     def _open_partial(self) -> None:
         partial = self.path
@@ -146,13 +160,13 @@ class RunFolder:
             raise RunError(f"{partial} exists and is not a backproplab run folder; backproplab never replaces it. "
                            "Move it away or choose another --name")
         if exists and has_checkpoint(partial) and not self.overwrite:
-            raise RunExistsError(f"{partial} holds an interrupted run: continue it with --resume, or pass "
-                                 "--overwrite to start it again from the beginning")
+            raise RunExistsError(f"{partial} holds an interrupted run: continue it with {command_with('--resume')}, "
+                                 f"or start it again from the beginning with {command_with('--overwrite')}")
         if exists:
             shutil.rmtree(partial)  # ours, and either without a checkpoint or replaced as asked
         partial.mkdir()
         write_json(partial / MARKER, {"format": "backproplab-run/1", "kind": self.kind, "name": self.name,
-                                      "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
+                                      "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "replaces": self.overwrite})
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -176,7 +190,7 @@ class RunFolder:
     def commit(self) -> Path:
         """Move the finished run into place (replacing an old run only with overwrite)."""
         if self.final.exists() or self.final.is_symlink():
-            if not (self.overwrite and is_run(self.final)):  # it appeared, or changed, while this run trained
+            if not (self.replaces and is_run(self.final)):  # it appeared, or changed, while this run trained
                 raise RunError(f"{self.final} appeared during the run; it is left as it is, and this run is kept "
                                f"in {self.path}")
             trash = self.out / f".{self.name}.old-{os.getpid()}"
@@ -202,6 +216,6 @@ class RunFolder:
             elif not self.resume and not self.has_checkpoint():
                 self.discard()  # no epoch finished: nothing to resume, nothing lost
             else:
-                exc.add_note(f"The run is kept in {self.path}: continue it with the same command and --resume")
+                exc.add_note(f"The run is kept in {self.path}: continue it with {command_with('--resume')}")
         finally:
             self.lock.release()

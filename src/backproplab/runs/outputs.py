@@ -10,6 +10,11 @@ import numpy as np
 from . import plots
 from .run import Run
 
+#: the pictures a run folder may hold and what each shows, in the order the report shows them
+PICTURES = [("loss.png", "loss per epoch"), ("accuracy.png", "accuracy per epoch"), ("error.png", "error per epoch"),
+            ("confusion.png", "test confusion matrix"), ("misclassified.png", "misclassified test images"),
+            ("weights.png", "what the first layer learned")]
+
 
 def write_outputs(run: Run, title: str, y_true: np.ndarray | None, y_pred: np.ndarray,
                   class_names: list[str], second: str = "accuracy", chosen_epoch: int | None = None,

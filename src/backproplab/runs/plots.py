@@ -15,25 +15,49 @@ the Figure (a notebook shows it as is); ``save`` writes one as a PNG, atomically
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.text import Text
+from matplotlib.ticker import MaxNLocator
 
 from .files import atomic_path
 
 LABELS = {"train": "training", "val": "validation"}
+#: a weights heat map shows at most this many input features (the rest is summarised in the title)
+MAX_FEATURES = 60
+#: every figure is drawn at this resolution; with every font >= 7 pt its smallest text is
+#: >= 9.7 pixels, so at its natural size (the report never shrinks a figure) it reads at 100%
+DPI = 100
+#: the widest figure, in inches: DPI × this fits the report's column (880 CSS pixels)
+MAX_WIDTH = 8.8
+#: the PNG text field that records a figure's smallest text, in pixels (the report's test reads it)
+TEXT_KEY = "backproplab:min-text-px"
+
+
+def smallest_text_px(fig: Figure) -> float:
+    """The size in pixels of the smallest visible text of the figure, as it is saved."""
+    sizes = [t.get_fontsize() for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
+    return min(sizes, default=10.0) * fig.dpi / 72
 
 
 def save(fig: Figure, path: str | Path) -> None:
     with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png")
+        fig.savefig(tmp, format="png", metadata={TEXT_KEY: f"{smallest_text_px(fig):.1f}"})
 
 
-def curves_figure(rows: list[dict], metric: str, title: str, chosen_epoch: int | None = None) -> Figure:
+def title(ax, text: str, width_inches: float, size: float = 11) -> None:
+    """The title wrapped to the figure's width, so that a narrow figure never clips it."""
+    chars = max(20, int(width_inches * 120 / size))
+    ax.set_title("\n".join(textwrap.wrap(text, chars)), fontsize=size)
+
+
+def curves_figure(rows: list[dict], metric: str, heading: str, chosen_epoch: int | None = None) -> Figure:
     """``train_<metric>`` and ``val_<metric>`` against epoch (percent for accuracy/error)."""
     percent = metric in ("accuracy", "error")
-    fig = Figure(figsize=(6.4, 4.0), dpi=110)
+    fig = Figure(figsize=(6.4, 4.0), dpi=DPI)
     ax = fig.add_subplot()
     epochs = [r["epoch"] for r in rows]
     for split in ("train", "val"):
@@ -45,25 +69,27 @@ def curves_figure(rows: list[dict], metric: str, title: str, chosen_epoch: int |
         ax.axvline(chosen_epoch, color="0.4", linestyle="--", linewidth=1,
                    label=f"kept: epoch {chosen_epoch} (best validation)")
     ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel({"loss": "cross-entropy loss"}.get(metric, f"{metric} (%)"))
-    ax.set_title(title)
+    title(ax, heading, 6.4)
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
     return fig
 
 
-def compare_figure(runs: dict[str, list[dict]], metric: str, title: str) -> Figure:
+def compare_figure(runs: dict[str, list[dict]], metric: str, heading: str) -> Figure:
     """``metric`` (e.g. "val_accuracy") of several runs, one line each, labelled by name."""
-    fig = Figure(figsize=(6.4, 4.0), dpi=110)
+    fig = Figure(figsize=(6.4, 4.0), dpi=DPI)
     ax = fig.add_subplot()
     percent = metric.endswith(("accuracy", "error"))
     for label, rows in runs.items():
         ax.plot([r["epoch"] for r in rows], [r[metric] * (100 if percent else 1) for r in rows], marker="o",
                 markersize=3, label=label)
     ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel(metric.replace("_", " ") + (" (%)" if percent else ""))
-    ax.set_title(title)
+    title(ax, heading, 6.4)
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
@@ -77,23 +103,23 @@ def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> 
     return counts
 
 
-def confusion_figure(counts: np.ndarray, class_names: list[str], title: str) -> Figure:
+def confusion_figure(counts: np.ndarray, class_names: list[str], heading: str) -> Figure:
     k = len(class_names)
     per_class = counts.diagonal() / np.maximum(counts.sum(axis=1), 1)
-    size = max(4.0, 0.55 * k + 2.5)
-    fig = Figure(figsize=(size + 1.2, size), dpi=110)
+    size = min(MAX_WIDTH - 1.2, max(4.0, 0.5 * k + 2.5))
+    fig = Figure(figsize=(size + 1.2, size), dpi=DPI)
     ax = fig.add_subplot()
     ax.imshow(counts, cmap="Blues")
     high = counts.max() / 2 if counts.size else 0
     for i in range(k):
         for j in range(k):
-            ax.text(j, i, str(counts[i, j]), ha="center", va="center", fontsize=7 if k > 5 else 9,
+            ax.text(j, i, str(counts[i, j]), ha="center", va="center", fontsize=8 if k > 5 else 10,
                     color="white" if counts[i, j] > high else "black")
-    ax.set_xticks(range(k), class_names, rotation=45, ha="right", fontsize=8)
-    ax.set_yticks(range(k), [f"{n} ({100 * a:.0f}%)" for n, a in zip(class_names, per_class)], fontsize=8)
+    ax.set_xticks(range(k), class_names, rotation=45, ha="right", fontsize=9)
+    ax.set_yticks(range(k), [f"{n} ({100 * a:.0f}%)" for n, a in zip(class_names, per_class)], fontsize=9)
     ax.set_xlabel("predicted class")
     ax.set_ylabel("true class (its accuracy)")
-    ax.set_title(title)
+    title(ax, heading, size + 1.2)
     fig.tight_layout()
     return fig
 
@@ -111,13 +137,14 @@ def mosaic(tiles: np.ndarray, cols: int, gap: int = 2) -> np.ndarray:
 
 
 def misclassified_figure(images: np.ndarray, y_true: np.ndarray, y_pred: np.ndarray, class_names: list[str],
-                         title: str, n: int = 24, cols: int = 6) -> Figure:
+                         heading: str, n: int = 24, cols: int = 6) -> Figure:
     """The first ``n`` misclassified images (uint8, (m, H, W) or (m, H, W, 3)), each with its
     true and predicted class."""
     wrong = np.flatnonzero(np.asarray(y_true) != np.asarray(y_pred))[:n]
-    fig = Figure(figsize=(cols * 1.5, max(1, -(-len(wrong) // cols)) * 1.75 + 0.6), dpi=110)
+    width = min(MAX_WIDTH, cols * 1.4)
+    fig = Figure(figsize=(width, max(1, -(-len(wrong) // cols)) * 1.75 + 0.6), dpi=DPI)
     ax = fig.add_subplot()
-    ax.set_title(title, fontsize=10)
+    title(ax, heading, width, size=10)
     ax.axis("off")
     if not len(wrong):
         ax.text(0.5, 0.5, "no test example was misclassified", ha="center", transform=ax.transAxes)
@@ -129,44 +156,53 @@ def misclassified_figure(images: np.ndarray, y_true: np.ndarray, y_pred: np.ndar
     for k, i in enumerate(wrong):
         r, c = divmod(k, cols)
         ax.text(gap + c * (w + gap) + w / 2, gap + r * (h + gap) - 1,
-                f"{class_names[y_true[i]]}\n→ {class_names[y_pred[i]]}", ha="center", va="bottom", fontsize=6.5,
+                f"{class_names[y_true[i]]}\n→ {class_names[y_pred[i]]}", ha="center", va="bottom", fontsize=7.5,
                 color="firebrick")
     fig.tight_layout()
     return fig
 
 
-def weights_figure(W: np.ndarray, title: str, image_shape: tuple[int, int] | None = None,
+def weights_figure(W: np.ndarray, heading: str, image_shape: tuple[int, int] | None = None,
                    feature_names: list[str] | None = None, n: int = 32) -> Figure:
     """The first layer's weights: a (n_in, n_out) dense matrix as a heat map (features ×
-    units), or as one picture per unit when the inputs are images of ``image_shape``;
-    a (kh, kw, C, F) convolution kernel as a grid of its F filters."""
+    units; the first ``MAX_FEATURES`` features and 64 units of a large matrix), or as one
+    picture per unit when the inputs are images of ``image_shape``; a (kh, kw, C, F)
+    convolution kernel as a grid of its F filters."""
     if W.ndim == 4 or image_shape is not None:
         filters = W.transpose(3, 0, 1, 2) if W.ndim == 4 else W.T.reshape(-1, *image_shape)[..., None]
-        return _grid(filters[:n], title)
-    fig = Figure(figsize=(min(12, 1.5 + 0.25 * W.shape[1]), 1.2 + 0.35 * W.shape[0]), dpi=110)
+        return _grid(filters[:n], heading)
+    rows, units = min(W.shape[0], MAX_FEATURES), min(W.shape[1], 64)
+    shown = W[:rows, :units]
+    if (rows, units) != W.shape:
+        heading += f" (the first {rows} of {W.shape[0]} inputs, {units} of {W.shape[1]} units)"
+    width = min(MAX_WIDTH, max(5.0, 2.5 + 0.22 * units))
+    fig = Figure(figsize=(width, min(10.0, 1.6 + 0.3 * rows)), dpi=DPI)
     ax = fig.add_subplot()
-    limit = np.abs(W).max() or 1.0
-    image = ax.imshow(W, cmap="RdBu_r", vmin=-limit, vmax=limit, aspect="auto")
-    ax.set_yticks(range(W.shape[0]), feature_names or [str(i) for i in range(W.shape[0])], fontsize=8)
+    limit = np.abs(shown).max() or 1.0
+    image = ax.imshow(shown, cmap="RdBu_r", vmin=-limit, vmax=limit, aspect="auto")
+    names = (feature_names or [str(i) for i in range(W.shape[0])])[:rows]
+    ax.set_yticks(range(rows), [name[:24] for name in names], fontsize=9 if rows <= 40 else 7)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("hidden unit")
-    ax.set_title(title)
+    title(ax, heading, width)
     fig.colorbar(image, ax=ax, label="weight")
     fig.tight_layout()
     return fig
 
 
-def _grid(filters: np.ndarray, title: str, cols: int = 8) -> Figure:
+def _grid(filters: np.ndarray, heading: str, cols: int = 8) -> Figure:
     """Filters (F, h, w, C), each scaled to its own range: RGB when C = 3, else the first channel."""
     lo = filters.min(axis=(1, 2, 3), keepdims=True)
     span = filters.max(axis=(1, 2, 3), keepdims=True) - lo
     tiles = (filters - lo) / np.where(span > 0, span, 1.0)
     tiles = tiles if tiles.shape[-1] == 3 else tiles[..., 0]
     cols = min(cols, len(tiles))
-    fig = Figure(figsize=(cols * 1.1, max(1, -(-len(tiles) // cols)) * 1.1 + 0.5), dpi=110)
+    width = max(4.0, cols * 1.1)
+    fig = Figure(figsize=(width, max(1, -(-len(tiles) // cols)) * 1.1 + 0.7), dpi=DPI)
     ax = fig.add_subplot()
     gap = max(1, tiles.shape[1] // 8)
     ax.imshow(mosaic(tiles, cols, gap), cmap=None if tiles.ndim == 4 else "RdBu_r", interpolation="nearest")
-    ax.set_title(title, fontsize=10)
+    title(ax, heading, width, size=10)
     ax.axis("off")
     fig.tight_layout()
     return fig
