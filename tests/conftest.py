@@ -57,13 +57,24 @@ def no_data(tmp_path, monkeypatch):
 
 
 class _Handler(http.server.SimpleHTTPRequestHandler):
-    """Files from the served folder, and three hostile answers: /endless (a body that never
-    ends), /slow (a byte every half second) and /liar (a Content-Length of 1 TB)."""
+    """Files from the served folder, and four hostile answers: /endless (a body that never
+    ends), /slow (a byte every half second), /liar (a Content-Length of 1 TB) and
+    /slow-headers (headers that never end, a byte every half second)."""
 
     def log_message(self, *args):
         pass
 
     def do_GET(self):
+        if self.path == "/slow-headers":
+            try:
+                self.wfile.write(b"HTTP/1.1 200 OK\r\n")
+                while True:
+                    for byte in b"X-Padding: abcdefghij\r\n":
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
+                        time.sleep(0.5)
+            except (BrokenPipeError, ConnectionResetError):
+                return
         if self.path in ("/endless", "/slow", "/liar"):
             self.send_response(200)
             if self.path == "/liar":

@@ -1,8 +1,11 @@
 """Property-based fuzzing of every reader of untrusted files, run by test_fuzz.py in a
 process whose address space is capped (``RLIMIT_AS``): random and mutated bytes go to the
-IDX, CIFAR-batch, CSV and .npy readers and to the report's run-folder readers, and the only
-exception allowed to escape is the project's own (a DataError or RunFileError). A reader
-that tried to allocate what the bytes do not back would hit the cap with MemoryError.
+IDX, CIFAR-batch, CSV and .npy readers, and the only exception allowed to escape is the
+project's own (a DataError). Whole run folders — random JSON values in the fields the
+report reads, random and mutated metrics tables and pictures, random folder names, a
+random all.json — go to ``report`` and ``runs``, which must always end with a report and a
+table (a folder they cannot use is listed, never an exception). A reader that tried to
+allocate what the bytes do not back would hit the cap with MemoryError.
 
     python tests/fuzz_readers.py WORKDIR [EXAMPLES]
 """
@@ -11,7 +14,10 @@ from __future__ import annotations
 
 import gzip
 import io
+import json
+import os
 import pickle
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -25,7 +31,9 @@ from backproplab.data.idx import read_idx
 from backproplab.data.npy import read_npy
 from backproplab.data.tabular import read_csv
 from backproplab.report import build_report
-from backproplab.runs.files import RunFileError
+from backproplab.report.compare import runs_table
+from backproplab.runs import plots
+from backproplab.runs.folder import MARKER
 
 WORK = Path(sys.argv[1] if len(sys.argv) > 1 else tempfile.mkdtemp())
 EXAMPLES = int(sys.argv[2]) if len(sys.argv) > 2 else 150
@@ -106,20 +114,82 @@ def fuzz_csv(data):
     only_our_error(read_csv, data, "t.csv")
 
 
+#: a valid summary.json of each kind of run, for the fuzzer to spoil
+BASES = {
+    "fashion-mlp": {"pipeline": "fashion", "engine": "torch", "model": "mlp", "test_accuracy": 0.9, "epochs": 3,
+                    "train_seconds": 9.0, "wall_seconds": 10.0, "parameters": 100, "device": "cpu"},
+    "fashion-cnn": {"pipeline": "fashion", "engine": "numpy", "model": "cnn", "test_accuracy": 0.9, "epochs": 3,
+                    "architecture": "Conv2D 3x3"},
+    "cifar": {"pipeline": "cifar", "profile": "cpu", "test_accuracy": 0.8, "epochs": 9, "train_seconds": 1.0,
+              "eval_seconds": 1.0, "predict_seconds": 1.0},
+    "iris": {"pipeline": "iris", "test_accuracy": 0.9, "epochs": 5},
+    "iris-sweep": {"pipeline": "iris-sweep", "chosen": {"lr": 0.1, "hidden": 4, "test_error": 0.1, "run": "x"},
+                   "rows": [{}], "splits": [0.9]},
+    "gradcheck": {"pipeline": "gradcheck", "passed_count": 1, "count": 1, "worst_error": 1e-9,
+                  "rows": [{"component": "relu", "wrt": "x", "shape": [2], "error": 1e-9, "passed": True}]},
+}
+#: the fields the report and the runs table read
+FIELDS = ["engine", "model", "profile", "test_accuracy", "final_val_accuracy", "epochs", "wall_seconds",
+          "train_seconds", "eval_seconds", "predict_seconds", "parameters", "device", "architecture", "chosen",
+          "rows", "splits", "splits_mean", "splits_std", "cv_rows", "passed_count", "count", "worst_error", "hidden",
+          "lr", "dropout", "batch_size", "optimizer", "tta", "csv", "mixup", "clean_tail", "batch_norm",
+          "activation", "momentum", "schedule", "seed", "folds", "repeats"]
+SCALARS = (st.none() | st.booleans() | st.integers() | st.integers(10**300, 10**400) | st.floats(allow_nan=False)
+           | st.text(max_size=40) | st.sampled_from(["fashion", "cifar", "iris", "mlp", "cnn", "torch", "$\\foo$",
+                                                   "${{{}}}$", "\x1b[31m", "=cmd()", "<b>x</b>", "\r<p>"]))
+JSON_VALUES = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=4)
+                           | st.dictionaries(st.sampled_from(FIELDS + ["run", "component", "wrt", "shape", "error",
+                                                                        "passed"]) | st.text(max_size=6),
+                                             inner, max_size=4), max_leaves=12)
+RUN_NAMES = st.binary(min_size=1, max_size=24).filter(lambda b: b"/" not in b and b"\0" not in b
+                                                      and b not in (b".", b".."))
+METRICS = b"epoch,train_loss,val_loss,train_accuracy,val_accuracy,lr\n1,0.5,0.6,0.8,0.7,0.1\n2,0.4,0.5,0.85,0.8,0.1\n"
+SWEEP = (b"lr,hidden,cv_error,cv_error_std,cv_loss,best_epoch,test_error,chosen,run\n"
+         b"0.1,4,0.1,0.01,0.3,5,0.1,True,x\n")
+
+
+def _png() -> bytes:
+    buf = io.BytesIO()
+    plots.curves_figure([{"epoch": 1, "train_loss": 1.0, "val_loss": 1.1}], "loss", "loss").savefig(buf, format="png")
+    return buf.getvalue()
+
+
+VALID_PNG = _png()
+
+
+def folder_files(kind: str) -> st.SearchStrategy:
+    """summary.json, config.json, metrics.csv, sweep.csv and loss.png of a run of ``kind``, spoilt."""
+    spoilt = st.dictionaries(st.sampled_from(FIELDS), JSON_VALUES, max_size=6)
+    return st.fixed_dictionaries({
+        "summary.json": spoilt.map(lambda d: json.dumps({**BASES[kind], **d}).encode()),
+        "config.json": spoilt.map(lambda d: json.dumps({"pipeline": BASES[kind]["pipeline"], **d}).encode()),
+        "metrics.csv": st.one_of(st.just(METRICS), mutated(METRICS), st.binary(max_size=256)),
+        "sweep.csv": st.one_of(st.just(SWEEP), mutated(SWEEP)),
+        "loss.png": st.one_of(st.just(VALID_PNG), mutated(VALID_PNG)),
+    })
+
+
 @SETTINGS
-@given(any_file(b'{"pipeline": "cifar", "test_accuracy": 0.8, "epochs": 9, "profile": "cpu"}'),
-       any_file(b"epoch,train_loss,val_accuracy\n1,0.5,0.8\n2,0.4,0.85\n"))
-def fuzz_report(summary, metrics):
-    good = WORK / "runs" / "good"
-    good.mkdir(parents=True, exist_ok=True)
-    (good / "summary.json").write_text('{"pipeline": "cifar", "test_accuracy": 0.8, "epochs": 9, "profile": "cpu"}')
-    folder = WORK / "runs" / "cifar"
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "summary.json").write_bytes(summary)
-    (folder / "metrics.csv").write_bytes(metrics)
-    (folder / "config.json").write_bytes(summary)
-    page = build_report([WORK / "runs"], WORK / "report")  # a broken folder is a listed problem, never an exception
-    assert page.is_file()
+@given(st.sampled_from(sorted(BASES)).flatmap(lambda kind: st.tuples(st.just(kind), folder_files(kind))),
+       RUN_NAMES, st.one_of(st.none(), JSON_VALUES.map(lambda v: json.dumps({"stages": v}).encode())))
+def fuzz_run_folders(kind_files, name, all_json):
+    kind, files = kind_files
+    root = WORK / "runs"
+    shutil.rmtree(root, ignore_errors=True)
+    good = root / "good"
+    good.mkdir(parents=True)
+    (good / "summary.json").write_text(json.dumps(BASES["cifar"]))
+    folder = root / os.fsdecode(name)
+    folder.mkdir(exist_ok=True)
+    (folder / MARKER).write_text("{}")
+    for file, data in files.items():
+        (folder / file).write_bytes(data)
+    if all_json is not None:
+        (root / "all.json").write_bytes(all_json)
+    page = build_report([root], WORK / "report")  # a broken folder is a listed problem, never an exception
+    assert page.is_file() and (WORK / "report" / "report.md").is_file()
+    assert runs_table([root])
+    json.loads(runs_table([root], as_json=True))
 
 
 class Call:
@@ -174,6 +244,6 @@ def bombs() -> None:
 if __name__ == "__main__":
     WORK.mkdir(parents=True, exist_ok=True)
     bombs()
-    for fuzz in (fuzz_idx, fuzz_cifar_batch, fuzz_npy, fuzz_csv, fuzz_report):
+    for fuzz in (fuzz_idx, fuzz_cifar_batch, fuzz_npy, fuzz_csv, fuzz_run_folders):
         fuzz()
         print(f"{fuzz.__name__}: {EXAMPLES} inputs, only the project's own errors", flush=True)

@@ -33,7 +33,7 @@ def test_download_refuses_a_checksum_mismatch_and_keeps_nothing(server, tmp_path
     dest = tmp_path / "dl" / "evil.bin"
     with pytest.raises(DataError, match="checksum mismatch.*was not kept"):
         fetch(url + "evil.bin", dest, md5(b"hello!"), 6, show_progress=False)
-    assert list(dest.parent.iterdir()) == []
+    assert not dest.parent.exists()  # the folder it made for the file, empty, is gone
 
 
 def test_download_of_a_missing_file_is_a_clear_error(server, tmp_path):
@@ -48,7 +48,7 @@ def test_a_body_longer_than_the_file_is_refused(server, tmp_path, path, message)
     _, url = server
     with pytest.raises(DownloadError, match=message):
         fetch(url + path, tmp_path / "dl" / "f", "0" * 32, 1000, show_progress=False)
-    assert list((tmp_path / "dl").iterdir()) == []
+    assert not (tmp_path / "dl").exists()
 
 
 def test_a_trickle_hits_the_overall_deadline(server, tmp_path):
@@ -57,7 +57,7 @@ def test_a_trickle_hits_the_overall_deadline(server, tmp_path):
     with pytest.raises(DownloadError, match="took longer than 2 s"):
         fetch(url + "slow", tmp_path / "dl" / "f", "0" * 32, 10**6, deadline=2, show_progress=False)
     assert time.monotonic() - start < 10
-    assert list((tmp_path / "dl").iterdir()) == []
+    assert not (tmp_path / "dl").exists()
 
 
 def test_a_killed_download_leaves_a_temporary_the_next_one_removes(server, tmp_path):
@@ -120,3 +120,24 @@ def test_download_command_fills_the_cache(server, tmp_path, monkeypatch, capsys)
     assert "could not download" in err and "BACKPROPLAB_MIRROR=URL" in err and "--data-dir FOLDER" in err
     assert len(err.strip().splitlines()) == 1
     assert not (tmp_path / "cache" / "backproplab" / "cifar-10-batches-py").exists()  # no empty folder left
+
+
+def test_headers_that_never_end_hit_the_overall_deadline(server, tmp_path):
+    _, url = server
+    code = ("from pathlib import Path; from backproplab.data.download import fetch, DownloadError\n"
+            f"try: fetch({url + 'slow-headers'!r}, Path({str(tmp_path / 'cache' / 'fashion' / 'f')!r}), '0' * 32, "
+            "10**6, deadline=2, show_progress=False)\n"
+            "except DownloadError as err: print(err)")
+    start = time.monotonic()
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
+    assert "took longer than 2 s" in result.stdout, result.stderr
+    assert time.monotonic() - start < 10
+    assert not (tmp_path / "cache").exists()  # the folders it created are gone again
+
+
+def test_a_failed_download_keeps_the_folders_it_did_not_create(server, tmp_path):
+    _, url = server
+    (tmp_path / "mine").mkdir()
+    with pytest.raises(DownloadError):
+        fetch(url + "nope.bin", tmp_path / "mine" / "new" / "x", "0" * 32, 10, show_progress=False)
+    assert (tmp_path / "mine").is_dir() and list((tmp_path / "mine").iterdir()) == []

@@ -27,5 +27,5 @@ def test_readers_survive_fuzzing_under_a_memory_cap(tmp_path):
     result = subprocess.run([sys.executable, str(harness), str(tmp_path), "200"], env=env, capture_output=True,
                             text=True, preexec_fn=_cap_memory, timeout=600)
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
-    for reader in ("idx", "cifar_batch", "npy", "csv", "report"):
+    for reader in ("idx", "cifar_batch", "npy", "csv", "run_folders"):
         assert f"fuzz_{reader}: 200 inputs, only the project's own errors" in result.stdout

@@ -4,13 +4,12 @@ fails runs every NumPy command, and a PyTorch command says in one line how to in
 import json
 import os
 import subprocess
-import sys
 import sysconfig
 from pathlib import Path
 
 import pytest
 
-from fixtures import write_fashion
+from fixtures import wheel_in_fresh_venv, write_fashion
 
 ROOT = Path(__file__).resolve().parents[1]
 BLOCK_TORCH = '''import sys
@@ -26,13 +25,7 @@ sys.meta_path.insert(0, _NoTorch())
 def numpy_only(tmp_path_factory):
     """(run(args) -> CompletedProcess, scratch folder) in a fresh venv with the wheel, torch blocked."""
     tmp = tmp_path_factory.mktemp("numpy-only")
-    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
-                            str(tmp / "dist"), str(ROOT)], capture_output=True, text=True)
-    assert built.returncode == 0, built.stderr
-    (wheel,) = (tmp / "dist").glob("backproplab-*.whl")
-    subprocess.run([sys.executable, "-m", "venv", str(tmp / "fresh")], check=True)
-    python = tmp / "fresh" / "bin" / "python"
-    subprocess.run([python, "-m", "pip", "install", "-q", "--no-deps", "--no-index", str(wheel)], check=True)
+    python = wheel_in_fresh_venv(tmp)
     (tmp / "block").mkdir()
     (tmp / "block" / "sitecustomize.py").write_text(BLOCK_TORCH)
     env = {"PYTHONPATH": f"{tmp / 'block'}{os.pathsep}{sysconfig.get_paths()['purelib']}", "PATH": "/usr/bin:/bin",

@@ -4,7 +4,6 @@ sweep), checked as files, against hostile and corrupt folders, and in a real bro
 import json
 import re
 import shutil
-from pathlib import Path
 
 import pytest
 
@@ -13,27 +12,9 @@ from backproplab.pipelines.iris import IrisConfig, run as iris_run
 from backproplab.report import build_report
 from backproplab.report.compare import runs_table
 from backproplab.report.markdown import markdown_to_html
-from backproplab.runs import plots
-from backproplab.runs.files import write_csv, write_json
-from backproplab.runs.folder import MARKER
-from backproplab.runs.log import COLUMNS
+from backproplab.runs.files import write_json
 from backproplab.runs.options import RunOptions
-
-
-def fake_run(folder: Path, pipeline: str, summary: dict, config: dict | None = None, epochs: int = 3) -> None:
-    folder.mkdir(parents=True)
-    (folder / MARKER).write_text("{}")
-    rows = [{"epoch": e, "train_loss": 1 / e, "val_loss": 1.2 / e, "train_accuracy": 0.8 + e / 100,
-             "val_accuracy": 0.8 + e / 110, "train_error": 0.2 - e / 100, "val_error": 0.2 - e / 110, "lr": 0.1,
-             "seconds": 1.0, "eval_seconds": 0.1} for e in range(1, epochs + 1)]
-    write_csv(folder / "metrics.csv", rows, COLUMNS)
-    write_json(folder / "config.json", {"pipeline": pipeline, "hidden": [512, 512], "dropout": 0.3, "lr": 0.2,
-                                        "batch_size": 256, "epochs": epochs, "optimizer": "sgd", **(config or {})})
-    write_json(folder / "summary.json", {"pipeline": pipeline, "epochs": epochs, "wall_seconds": 100.0,
-                                         "train_seconds": 90.0, "device": "cpu", "parameters": 1234,
-                                         "final_val_accuracy": rows[-1]["val_accuracy"], **summary})
-    plots.save(plots.curves_figure(rows, "loss", "loss"), folder / "loss.png")
-    plots.save(plots.curves_figure(rows, "accuracy", "accuracy"), folder / "accuracy.png")
+from fixtures import fake_run
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +48,7 @@ def test_every_section_and_every_image_is_embedded(results):
     assert all(src.startswith("data:image/png;base64,") for src in images)
     assert "<math" in page and "Softmax" in page and "Convolution" in page
     md = (results / "report.md").read_text()
-    assert "| deliverable | bar | ours | result |" in md and "](<fashion-torch-mlp/loss.png>)" in md
+    assert "| deliverable | bar | ours | result |" in md and "](fashion-torch-mlp/loss.png)" in md
 
 
 def test_no_external_url_in_the_html(results):
@@ -168,7 +149,7 @@ def test_runs_table_shows_differing_settings_and_results(results, tmp_path, caps
     (results / "junk").mkdir(exist_ok=True)
     (results / "junk" / "summary.json").write_text("[]")
     try:
-        assert main(["runs", str(results)]) == 0
+        assert main(["runs", str(results)]) == 1
         out = capsys.readouterr().out
         assert "unreadable" in out and "expected a JSON object" in out and "fashion-numpy-cnn" in out
     finally:

@@ -2,21 +2,16 @@
 the report's style ship inside the package, so a report written from a wheel has them."""
 
 import subprocess
-import sys
 import sysconfig
 from pathlib import Path
+
+from fixtures import wheel_in_fresh_venv
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_a_wheel_installed_in_a_fresh_environment_writes_the_derivations(tmp_path):
-    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
-                            str(tmp_path / "dist"), str(ROOT)], capture_output=True, text=True)
-    assert built.returncode == 0, built.stderr
-    (wheel,) = (tmp_path / "dist").glob("backproplab-*.whl")
-    subprocess.run([sys.executable, "-m", "venv", str(tmp_path / "fresh")], check=True)
-    python = tmp_path / "fresh" / "bin" / "python"
-    subprocess.run([python, "-m", "pip", "install", "-q", "--no-deps", "--no-index", str(wheel)], check=True)
+    python = wheel_in_fresh_venv(tmp_path)
     # the dependencies (numpy, matplotlib, ...) come from this environment's site-packages; backproplab
     # itself only from the wheel: an editable install is reached through a .pth file, which PYTHONPATH skips
     deps = sysconfig.get_paths()["purelib"]

@@ -1,7 +1,11 @@
 import os
 import sys
 
-from .cli import main
+try:
+    from .cli import main
+except KeyboardInterrupt:  # Ctrl-C while Python loads the program: nothing has started, nothing to say
+    print("backproplab: interrupted", file=sys.stderr)
+    sys.exit(130)
 
 status = main()
 if int(os.environ.get("WORLD_SIZE", "1")) > 1:

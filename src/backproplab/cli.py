@@ -148,9 +148,13 @@ def cmd_report(args) -> int:
 def cmd_runs(args) -> int:
     from .report.compare import runs_table
 
+    unreadable: list[str] = []
     print(runs_table(args.dirs, csv_path=args.csv, markdown_path=args.markdown, every_column=args.every_column,
-                     as_json=args.json))
-    return 0
+                     as_json=args.json, unreadable_out=unreadable))
+    if unreadable:
+        print(f"backproplab runs: {len(unreadable)} folder(s) could not be read; the table lists them",
+              file=sys.stderr)
+    return 1 if unreadable else 0
 
 
 def cmd_download(args) -> int:
@@ -192,21 +196,21 @@ def _one_line(err: BaseException) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .runs import advice
-
     try:
+        from .runs import advice
+
         args = build_parser().parse_args(argv)
         advice.invocation = list(sys.argv[1:] if argv is None else argv)
     except KeyboardInterrupt:  # Ctrl-C while the parser imports the pipelines
         print("backproplab: interrupted", file=sys.stderr)
         return 130
     debug = getattr(args, "debug", False) or os.environ.get("BACKPROPLAB_DEBUG", "") not in ("", "0")
-    import matplotlib
-
-    matplotlib.use("Agg")  # the command line draws into files only (the library never picks a backend)
     previous = signal.signal(signal.SIGTERM, _terminate)  # SIGTERM ends a run as Ctrl-C does (main thread)
     prefix = f"backproplab {args.command}"
     try:
+        import matplotlib
+
+        matplotlib.use("Agg")  # the command line draws into files only (the library never picks a backend)
         return COMMANDS.get(args.command, cmd_pipeline)(args)
     except KeyboardInterrupt as err:
         if debug:

@@ -37,7 +37,7 @@ class Range:
     high_open: bool = False
 
     def holds(self, v: float) -> bool:
-        if not math.isfinite(v):
+        if isinstance(v, float) and not math.isfinite(v):  # an int is exact, however large: never converted
             return False
         if self.low is not None and (v <= self.low if self.low_open else v < self.low):
             return False
@@ -46,11 +46,14 @@ class Range:
     def __str__(self) -> str:
         lo = "(" if self.low_open else "["
         hi = ")" if self.high_open else "]"
+        def end(x: float) -> str:  # a whole number exactly (2**32 - 1 as 4294967295), others short
+            return str(int(x)) if float(x).is_integer() else f"{x:g}"
+
         if self.high is None:
-            return f"{'>' if self.low_open else '>='} {self.low:g}"
+            return f"{'>' if self.low_open else '>='} {end(self.low)}"
         if self.low is None:
-            return f"{'<' if self.high_open else '<='} {self.high:g}"
-        return f"in {lo}{self.low:g}, {self.high:g}{hi}"
+            return f"{'<' if self.high_open else '<='} {end(self.high)}"
+        return f"in {lo}{end(self.low)}, {end(self.high)}{hi}"
 
 
 def setting(default: Any = None, help: str = "", *, range: Range | None = None, choices: tuple | None = None,
@@ -115,6 +118,8 @@ def fmt(value) -> str:
         return ",".join(fmt(v) for v in value)
     if isinstance(value, float):
         return f"{value:.4g}"
+    if isinstance(value, int) and abs(value) >= 10**15:
+        return f"{str(value)[:6]}… ({len(str(abs(value)))} digits)"
     return str(value)
 
 
@@ -249,7 +254,7 @@ def _check_one(f: dataclasses.Field, kind: type, v) -> None:
         ok_type = isinstance(v, int) if kind is int else isinstance(v, (int, float))
         if not ok_type or isinstance(v, bool):
             raise UsageError(f"{name} must be {'an integer' if kind is int else 'a number'}; got {v!r}")
-        if not math.isfinite(v):
+        if isinstance(v, float) and not math.isfinite(v):
             raise UsageError(f"{name} must be a finite number; got {v}")
         if meta["range"] is not None and not meta["range"].holds(v):
             raise UsageError(f"{name} must be {meta['range']}; got {fmt(v)}")

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..bounded import open_regular
 from .errors import DataError
 
 DTYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
@@ -32,12 +33,7 @@ CHUNK = 1 << 20
 
 def _open(path: Path) -> tuple[io.BufferedIOBase, bool]:
     """The file's byte stream, through gunzip when it starts with the gzip magic number."""
-    try:
-        f = open(path, "rb")
-    except FileNotFoundError:
-        raise DataError(f"{path}: file not found") from None
-    except IsADirectoryError:
-        raise DataError(f"{path}: is a folder, not an IDX file") from None
+    f = open_regular(path, DataError, "IDX file")
     if f.read(2) == b"\x1f\x8b":
         f.seek(0)
         return gzip.GzipFile(fileobj=f, mode="rb"), True

@@ -21,6 +21,8 @@ from .splits import stratified_split
 
 #: the largest CSV read (a table of this size is far beyond what the two-layer network is for)
 MAX_CSV_BYTES = 64 * 2**20
+#: the most classes a CSV may have: the confusion matrix and its picture grow as its square
+MAX_CLASSES = 100
 
 
 def read_rows(path: Path) -> list[list[str]]:
@@ -77,6 +79,9 @@ def read_csv(path: str | Path, label_column: str | None = None) -> tuple[np.ndar
     names = sorted(set(labels), key=lambda s: (0, int(s)) if s.lstrip("-").isdigit() else (1, s))
     if len(names) < 2:
         raise DataError(f"{path}: the label column {header[label_idx]!r} has a single class {names}; need two or more")
+    if len(names) > MAX_CLASSES:
+        raise DataError(f"{path}: the label column {header[label_idx]!r} has {len(names):,} classes; backproplab "
+                        f"takes at most {MAX_CLASSES} (is it the label? name the label column with --label-column)")
     index = {name: k for k, name in enumerate(names)}
     y = np.array([index[label] for label in labels], dtype=np.int64)
     return X, y, names, [header[i] for i in feature_idx]

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..nn import training
 from ..nn.models import NeuralNetwork
-from ..runs.checkpoint import load_numpy, save_numpy
+from ..runs.checkpoint import DamagedCheckpoint, load_numpy, save_numpy
 
 
 class NumpyTrainer:
@@ -73,13 +73,34 @@ class NumpyTrainer:
                                   "optimizer_scalars": scalars})
 
     def load(self, path) -> dict:
-        arrays, meta = load_numpy(path)
+        """Restore from a checkpoint of this run: every array must be one this model and its
+        optimizer hold, of at most its size (checked before anything is read), every value
+        finite, every random state one numpy takes."""
+        if not any(layer.parameters for layer in self.model.layers):
+            self.model.predict(self.data["train"][0][:1])  # create the parameters (the checkpoint replaces them)
+        sizes = {k: v.nbytes for k, v in self.model.state_dict().items()}
+
+        def allowed(key: str) -> int | None:
+            kind, _, rest = key.partition(".")
+            name = rest.rsplit("/", 1)[0] if kind == "optimizer" else rest
+            return sizes.get(name) if kind in ("model", "best", "optimizer") else None
+
+        arrays, meta = load_numpy(path, allowed)
 
         def part(prefix: str) -> dict[str, np.ndarray]:
             return {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
 
-        self.model.load_state_dict(part("model."))
-        self.model.optimizer.load_state_dict({**part("optimizer."), **meta["optimizer_scalars"]})
-        self.model.set_rng_states(meta["rng"])
+        model = part("model.")
+        if set(model) != set(sizes) or any(model[k].nbytes != sizes[k] for k in sizes):
+            raise DamagedCheckpoint(path, "its model is not this run's model (other parameters or shapes)")
+        if not all(np.all(np.isfinite(v)) for v in arrays.values() if v.dtype.kind == "f"):
+            raise DamagedCheckpoint(path, "it holds NaN or infinite numbers (written by a run that diverged, or "
+                                          "damaged)")
+        try:
+            self.model.load_state_dict(model)
+            self.model.optimizer.load_state_dict({**part("optimizer."), **meta["optimizer_scalars"]})
+            self.model.set_rng_states(meta["rng"])
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError, ArithmeticError) as err:
+            raise DamagedCheckpoint(path, f"its state cannot be restored ({type(err).__name__}: {err})") from None
         self.best = part("best.") or None
         return meta

@@ -26,7 +26,7 @@ import torch.nn.functional as F
 
 from ..errors import TrainingError
 from ..nn.training import batch_slices
-from ..runs.checkpoint import load_torch, save_torch
+from ..runs.checkpoint import DamagedCheckpoint, load_torch, save_torch
 from .distributed import Dist
 
 
@@ -178,14 +178,30 @@ class TorchTrainer:
         save_torch(path, state)
 
     def load(self, path) -> dict:
-        state = self.dist.broadcast_object(load_torch(path) if self.dist.is_main else None)
-        if state["rng"]["world"] != self.dist.world:
-            raise TrainingError(f"the checkpoint was written by {state['rng']['world']} process(es) and this run has "
-                                f"{self.dist.world}: resume with --nproc-per-node (times --nnodes) "
-                                f"{state['rng']['world']}, as the run started")
-        self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.rng.bit_generator.state = state["rng"]["numpy"]
-        torch.set_rng_state(state["rng"]["torch"][self.dist.rank])
+        """Restore from a checkpoint of this run (read by rank 0, sent to the others): at most
+        a few times the model's size, the model's own parameters and shapes, finite numbers,
+        random states torch and numpy take."""
+        model_bytes = sum(t.numel() * t.element_size() for t in self.model.state_dict().values())
+        limit = 4 * model_bytes + 64 * 2**20  # model, best model, optimizer state, and the record
+        state = self.dist.broadcast_object(load_torch(path, limit) if self.dist.is_main else None)
+        try:
+            world = state["rng"]["world"]
+        except (KeyError, TypeError):
+            raise DamagedCheckpoint(path, "it holds no random-number states") from None
+        if world != self.dist.world:
+            raise TrainingError(f"the checkpoint was written by {world} process(es) and this run has "
+                                f"{self.dist.world}: resume with --nproc-per-node (times --nnodes) {world}, as the "
+                                "run started")
+        if not all(torch.isfinite(t).all() for t in state.get("model", {}).values() if torch.is_floating_point(t)):
+            raise DamagedCheckpoint(path, "it holds NaN or infinite weights (written by a run that diverged, or "
+                                          "damaged)")
+        try:
+            self.model.load_state_dict(state["model"])
+            self.optimizer.load_state_dict(state["optimizer"])
+            self.rng.bit_generator.state = state["rng"]["numpy"]
+            torch.set_rng_state(state["rng"]["torch"][self.dist.rank])
+        except (KeyError, TypeError, ValueError, RuntimeError, IndexError, AttributeError, ArithmeticError) as err:
+            raise DamagedCheckpoint(path, f"its state does not fit this run ({type(err).__name__}: "
+                                          f"{str(err).splitlines()[0][:200]})") from None
         self.best = state.get("best_model")
         return state

@@ -64,10 +64,15 @@ class Bar(Selects):
         ours, passed = f"{pct(value)} {self.label}", value >= self.at_least
         if self.min_epochs:
             epochs = number(run, "epochs")
+            if epochs is None:
+                return f"{ours} (the run recorded no number of epochs)", None
             ours += f" after {epochs:.0f} epochs"
             passed = passed and epochs >= self.min_epochs
         if self.within is not None:
-            seconds = sum(number(run, key) for key in self.time)
+            times = [number(run, key) for key in self.time]
+            if None in times:
+                return f"{ours} (the run recorded no {' + '.join(self.time)})", None
+            seconds = sum(times)
             timed = not self.time_on_cpu_only or str(run.get("device", "")).startswith("cpu")
             ours += f" in {seconds:.0f} s ({run.get('device')})"
             passed = passed and (not timed or seconds <= self.within)
@@ -130,10 +135,15 @@ class ParityBar(Selects):
 
     def judge(self, run, runs) -> tuple[str, bool | None]:
         test, train = number(run, "test_accuracy"), number(run, "train_seconds")
+        if test is None or train is None:
+            return "— (the run recorded no test accuracy or no training time)", None
         other = self.partner(run, runs)
         if other is None:
             return f"{pct(test)} (no run of {self.reference_label} with the same settings to compare)", None
         ref, ref_train = number(other, "test_accuracy"), number(other, "train_seconds")
+        if ref is None or ref_train is None:
+            return f"{pct(test)} ({other.path.name}, the run to compare with, recorded no test accuracy or no " \
+                   "training time)", None
         gap = abs(test - ref)
         return (f"{pct(test)} ({100 * gap:.2f} points from {pct(ref)}, {other.path.name}); training {train:.0f} s "
                 f"vs {ref_train:.0f} s", 100 * gap <= self.points and train <= ref_train * self.time_factor)

@@ -13,6 +13,7 @@ interrupted one from its checkpoint, so a Ctrl-C costs at most the epoch under w
 from __future__ import annotations
 
 import dataclasses
+import os
 import time
 import traceback
 from dataclasses import dataclass
@@ -21,8 +22,9 @@ from pathlib import Path
 from .. import settings
 from ..data.discovery import DataNotFoundError
 from ..errors import RunError
-from ..runs.files import read_json, write_json
+from ..runs.files import RunFileError, read_json, write_json
 from ..runs.folder import has_checkpoint, is_run
+from ..runs.lock import NameLock
 from ..runs.options import Display, RunOptions
 from ..progress import write
 from ..settings import setting
@@ -57,19 +59,59 @@ def run_stage_of(pipeline: Pipeline, stage: Stage, options: RunOptions, o: AllOp
 
 # -- the job -------------------------------------------------------------------------------
 
+STATUSES = ("ran", "skipped", "failed", "interrupted")
+
+
+def read_job_record(path: Path) -> dict:
+    """all.json as ``run_all`` writes it: {"quick": bool, "stages": [{"name", "folder", "status",
+    "seconds", and for a stage not run "reason", "looked_in", "how_to_get"}]}; RunFileError
+    naming what is not."""
+    record = read_json(path)
+    stages = record.get("stages", [])
+
+    def texts(value) -> bool:
+        return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+    ok = isinstance(record.get("quick", False), bool) and isinstance(stages, list) and all(
+        isinstance(s, dict) and isinstance(s.get("name"), str) and isinstance(s.get("folder"), str)
+        and s.get("status") in STATUSES and isinstance(s.get("reason", ""), str)
+        and isinstance(s.get("seconds", 0.0), (int, float)) and not isinstance(s.get("seconds"), bool)
+        and texts(s.get("looked_in", [])) and texts(s.get("how_to_get", [])) for s in stages)
+    if not ok:
+        raise RunFileError(f"{path}: not a record of backproplab all (its stages are not what it writes)")
+    return record
+
+
 
 def run_all(o: AllOptions) -> tuple[int, Path]:
-    """Run every stage into ``o.out``, then the report; returns (exit status, report path)."""
+    """Run every stage into ``o.out``, then the report; returns (exit status, report path).
+    One job at a time in a folder: a second ``all`` there refuses at once."""
     settings.check(o)
     out = Path(o.out)
-    earlier = read_json(out / "all.json") if (out / "all.json").is_file() and o.resume else {}
-    if out.is_dir() and any(is_run(p) for p in out.iterdir()) and not (o.overwrite or o.resume):
+    if out.exists() and not out.is_dir():
+        raise RunError(f"--out {out} is a file, not a folder")
+    out.mkdir(parents=True, exist_ok=True)
+    lock = NameLock(out, "all-job", busy=f"another backproplab all is running in {out} right now; wait for it to "
+                                         "finish (then --resume if it stopped early), or choose another --out")
+    lock.acquire()
+    try:
+        return _run_all(o, out)
+    finally:
+        lock.release()
+
+
+def _run_all(o: AllOptions, out: Path) -> tuple[int, Path]:
+    try:
+        earlier = read_job_record(out / "all.json") if os.path.lexists(out / "all.json") and o.resume else {}
+    except RunFileError as err:
+        raise RunError(f"{err}: move it away and resume again (the run folders themselves are checked anew), or "
+                       "choose another --out") from None
+    if any(is_run(p) for p in out.iterdir()) and not (o.overwrite or o.resume):
         raise RunError(f"{out} already holds results; pass --resume to run only what is missing, --overwrite to "
                        "run every stage again, or --out DIR")
     if o.quick != earlier.get("quick", o.quick):
         raise RunError(f"{out} holds a {'quick' if earlier['quick'] else 'full'} run: resume it the same way, "
                        "or choose another --out")
-    out.mkdir(parents=True, exist_ok=True)
     record = {"quick": o.quick, "stages": []}
     done_before = {s["folder"]: s for s in earlier.get("stages", []) if s.get("status") == "ran"}
     from . import stages

@@ -15,9 +15,9 @@ from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
 
-from ..runs.files import RunFileError, read_json, write_text
+from ..runs.files import RunFileError, write_text
 from . import sections
-from .collect import Problem, ReportRun, collect, looks_like_run
+from .collect import NOT_AS_WRITTEN, Problem, ReportRun, collect, looks_like_run
 from .deliverables import deliverables
 from .doc import Doc, bold, md_escape
 
@@ -61,20 +61,42 @@ def problems_section(doc: Doc, problems: list[Problem]) -> None:
 
 
 def pipeline_sections(doc: Doc, runs: list[ReportRun], problems: list[Problem]) -> None:
-    """Each pipeline's section, from its runs; a run whose files lack what its section needs
-    is a problem, and the other sections are still written."""
+    """Each pipeline's section, from its runs. A run whose files lack what its section needs
+    is a problem (found by writing the section of each run alone), and the section is
+    written from the others."""
     from ..pipelines import PIPELINES
+
+    def attempt(pipeline, group: list[ReportRun]) -> Doc | Exception:
+        trial = Doc(doc.out, set(doc.ids))
+        try:
+            pipeline.section(trial, group)
+        except NOT_AS_WRITTEN as err:
+            return err
+        return trial
+
+    def problem(pipeline, run: ReportRun, err: Exception) -> None:
+        problems.append(Problem(run.path, f"{run.path}: left out of the {pipeline.name} section "
+                                          f"({type(err).__name__}: {str(err)[:300]}); its files are not as "
+                                          "backproplab writes them"))
 
     for pipeline in PIPELINES:
         mine = [r for r in runs if r.pipeline in pipeline.run_kinds]
         if not mine:
             continue
-        try:
-            pipeline.section(doc, mine)
-        except (TypeError, KeyError, ValueError, AttributeError, RunFileError) as err:
-            problems.append(Problem(mine[0].path, f"{mine[0].path}: the {pipeline.name} section could not be "
-                                                  f"written ({type(err).__name__}: {err}); the files in it are not "
-                                                  "as backproplab writes them"))
+        written = attempt(pipeline, mine)
+        if isinstance(written, Exception):
+            alone = {id(r): attempt(pipeline, [r]) for r in mine}
+            failed = [r for r in mine if isinstance(alone[id(r)], Exception)] or mine
+            for r in failed:
+                problem(pipeline, r, alone[id(r)] if isinstance(alone[id(r)], Exception) else written)
+            rest = [r for r in mine if r not in failed]
+            written = attempt(pipeline, rest) if rest else None
+            if isinstance(written, Exception):
+                for r in rest:
+                    problem(pipeline, r, written)
+                written = None
+        if written is not None:
+            doc.extend(written)
 
 
 def default_out(dirs: list[str | Path]) -> Path:
@@ -100,9 +122,11 @@ def build_report(dirs: list[str | Path], out: str | Path | None = None, title: s
     out = Path(out) if out is not None else default_out(dirs)
     out.mkdir(parents=True, exist_ok=True)
     state = {}
-    if (out / "all.json").is_file():
+    if os.path.lexists(out / "all.json"):
+        from ..pipelines.homework import read_job_record
+
         try:
-            state = read_json(out / "all.json")
+            state = read_job_record(out / "all.json")
         except RunFileError as err:
             problems.append(Problem(out / "all.json", str(err)))
     ids: set[str] = set()
@@ -115,7 +139,7 @@ def build_report(dirs: list[str | Path], out: str | Path | None = None, title: s
     if state.get("quick"):
         head.para("Quick mode: every stage ran on small slices for a fast check, so the accuracy bars are not "
                   "expected to pass.", css="banner")
-    skipped_section(front, state.get("stages", []) if isinstance(state.get("stages"), list) else [])
+    skipped_section(front, state.get("stages", []))
     summary_section(front, runs, problems)
     problems_section(front, problems)
     tail.heading(2, "Derivations", "derivations")

@@ -23,6 +23,10 @@ MAX_DEPTH = 6
 MAX_FOLDERS = 20_000
 #: files the report writes beside the runs; a shell glob such as DIR/* names them too
 OUR_FILES = {"report.html", "report.md", "all.json"}
+#: what reading a value that is not what backproplab writes raises (a string for a number, a
+#: 400-digit integer, a missing key): the run is listed with it, and the rest carries on
+NOT_AS_WRITTEN = (TypeError, KeyError, ValueError, AttributeError, IndexError, ArithmeticError, RecursionError,
+                  RunFileError)
 
 
 def known_kinds() -> list[str]:
@@ -42,8 +46,10 @@ class ReportRun:
     finished: bool = True  # False: an interrupted run (NAME.partial), listed by ``runs`` only
 
     def file(self, name: str) -> Path | None:
+        """The run's file ``name`` when something is there: a reader refuses what is not a
+        regular file of the run's own (a link, a FIFO), so that it is listed, not passed over."""
         p = self.path / name
-        return p if p.is_file() and not p.is_symlink() else None
+        return p if os.path.lexists(p) else None
 
     def get(self, key: str, default=None):
         """A value from summary.json, else config.json (both as the run wrote them)."""
@@ -129,7 +135,7 @@ def collect(dirs: list[str | Path], partial: bool = False) -> tuple[list[ReportR
     for path in paths:
         try:
             runs.append(read_run(path))
-        except (RunFileError, OSError, UnicodeError, ValueError, RecursionError) as err:
+        except (OSError, *NOT_AS_WRITTEN) as err:
             problems.append(Problem(path, str(err)))
     if not runs:
         why = "; ".join(p.message for p in problems[:3])

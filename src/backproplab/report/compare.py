@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .. import settings
 from ..runs.files import csv_text, write_text
-from .collect import ReportRun, collect, number, pct
+from .collect import NOT_AS_WRITTEN, Problem, ReportRun, collect, number, pct
 from .doc import md_escape
 
 WIDTH = 120
@@ -110,8 +110,12 @@ def table_rows(dirs: list[str | Path]) -> tuple[list[str], list[list[str]], int,
     header = ["run", "pipeline", "status", "data", *differing, *RESULTS]
     rows = []
     for r in runs:
-        settings_cells = [_show(r.config.get(k)) if k in own[id(r)] else "" for k in differing]
-        rows.append([r.path.name, r.pipeline, _status(r), _data(r), *settings_cells, *_results(r)])
+        try:
+            settings_cells = [_show(r.config.get(k)) if k in own[id(r)] else "" for k in differing]
+            rows.append([r.path.name, r.pipeline, _status(r), _data(r), *settings_cells, *_results(r)])
+        except NOT_AS_WRITTEN as err:
+            problems.append(Problem(r.path, f"{r.path}: {type(err).__name__}: {str(err)[:300]} (its files are not as "
+                                            "backproplab writes them)"))
     return header, rows, len(differing), [f"unreadable: {p.message}" for p in problems]
 
 
@@ -131,9 +135,13 @@ def _fit(header: list[str], rows: list[list[str]], n_settings: int, width: int) 
 
 
 def runs_table(dirs: list[str | Path], csv_path: str | None = None, markdown_path: str | None = None,
-               every_column: bool = False, as_json: bool = False, width: int = WIDTH) -> str:
-    """The table as aligned text (or JSON); also written to ``csv_path`` / ``markdown_path``."""
+               every_column: bool = False, as_json: bool = False, width: int = WIDTH,
+               unreadable_out: list[str] | None = None) -> str:
+    """The table as aligned text (or JSON); also written to ``csv_path`` / ``markdown_path``.
+    The folders that could not be read (listed in the table) are appended to ``unreadable_out``."""
     header, rows, n_settings, unreadable = table_rows(dirs)
+    if unreadable_out is not None:
+        unreadable_out.extend(unreadable)
     if csv_path:
         records = [{h: spreadsheet_safe(c) for h, c in zip(header, r)} for r in rows]
         records += [{"run": spreadsheet_safe(u)} for u in unreadable]

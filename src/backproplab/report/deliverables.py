@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .collect import ReportRun
+from .collect import NOT_AS_WRITTEN, ReportRun
 
 
 @dataclass
@@ -32,7 +32,7 @@ def deliverables(runs: list[ReportRun], problem) -> list[Deliverable]:
             for r in judged:
                 try:
                     ours, passed = bar.judge(r, runs)
-                except (TypeError, KeyError, ValueError, AttributeError, OverflowError) as err:
+                except NOT_AS_WRITTEN as err:
                     problem(r, err)
                     ours, passed = "— (its summary lacks a value; see the folders that could not be read)", None
                 name = f"{bar.name} [{r.path.name}]" if len(judged) > 1 else bar.name

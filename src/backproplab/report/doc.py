@@ -16,6 +16,7 @@ import html
 import os
 import re
 from pathlib import Path
+from urllib.parse import quote
 
 from ..bounded import read_bounded
 from .markdown import markdown_to_html
@@ -24,10 +25,14 @@ from .png import MAX_PNG_BYTES, NotAPlot, png_info
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~&])")
 
 
+def one_line(text) -> str:
+    """The text with every line break (CommonMark's \\r and \\r\\n, and Unicode's) made a space."""
+    return " ".join(str(text).splitlines())
+
+
 def md_escape(text: str) -> str:
-    """Text that every Markdown renderer shows as the same characters (every line break,
-    CommonMark's \\r and \\r\\n included, becomes a space)."""
-    return _MD_SPECIAL.sub(r"\\\1", " ".join(str(text).splitlines()))
+    """Text that every Markdown renderer shows as the same characters."""
+    return _MD_SPECIAL.sub(r"\\\1", one_line(text))
 
 
 def bold(text) -> tuple[str, str]:
@@ -51,7 +56,7 @@ def _md_part(part) -> str:
         if kind == "b":
             return f"**{md_escape(text)}**"
         fence = "`" * (max(map(len, re.findall("`+", text)), default=0) + 1)  # longer than any run inside
-        return f"{fence} {text.replace(chr(10), ' ')} {fence}"
+        return f"{fence} {one_line(text)} {fence}"
     return md_escape(part)
 
 
@@ -63,6 +68,14 @@ class Doc:
         self.ids = set() if ids is None else ids  # the ids of the whole page (parts of a page share one set)
         self.anchors: list[tuple[int, str, str]] = []  # (level, text, id) of this part's headings with an id
         self.refused: list[str] = []  # pictures that were not embedded, and why
+
+    def extend(self, other: "Doc") -> None:
+        """Append what ``other`` (written with a copy of this page's ids) holds."""
+        self.html += other.html
+        self.md += other.md
+        self.anchors += other.anchors
+        self.refused += other.refused
+        self.ids |= other.ids
 
     def _unique(self, anchor: str) -> str:
         ident, k = anchor, 2
@@ -132,6 +145,8 @@ class Doc:
         figs = []
         for source, caption in images:
             try:
+                if isinstance(source, Path) and source.is_symlink():
+                    raise NotAPlot(f"{source}: is a link; the report embeds only a run's own files")
                 data = source if isinstance(source, bytes) else read_bounded(source, MAX_PNG_BYTES, NotAPlot, "plot")
                 info = png_info(data)
             except NotAPlot as err:
@@ -143,8 +158,8 @@ class Doc:
                         f'data-text-px="{text_px}" alt="{html.escape(caption)}"></div>'
                         f"<figcaption>{html.escape(caption)}</figcaption></figure>")
             if isinstance(source, Path):
-                link = os.path.relpath(source, self.out).replace(os.sep, "/")
-                self.md.append(f"![{md_escape(caption)}](<{link.replace('>', '%3E')}>)\n")
+                link = quote(os.path.relpath(source, self.out).replace(os.sep, "/"), safe="/", errors="surrogateescape")
+                self.md.append(f"![{md_escape(caption)}]({link})\n")
         if figs:
             self.html.append('<div class="plots">' + "".join(figs) + "</div>")
         if figs and note:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 from importlib import resources
+from pathlib import Path
 
 from ..runs import plots
 from ..runs.files import RunFileError, read_metrics
@@ -136,8 +137,9 @@ def iris_sweep(doc: Doc, s: ReportRun, sweeps: list[ReportRun]) -> None:
              if splits else "")
     doc.para("Chosen: ", bold(f"lr = {float(chosen['lr']):g}, hidden = {int(chosen['hidden'])}"),
              f" — test accuracy {pct(1 - float(chosen['test_error']))} on the fixed split{other}.")
-    run_dir = s.path / str(chosen.get("run", ""))
-    if run_dir.is_dir() and run_dir.parent == s.path:
+    name = str(chosen.get("run", ""))
+    run_dir = s.path / name
+    if name not in ("", ".", "..") and Path(name).name == name and run_dir.is_dir() and not run_dir.is_symlink():
         run_pictures(doc, ReportRun(run_dir, "iris", {}, {}), "Iris, the chosen run")
 
 

@@ -27,6 +27,8 @@ from ..errors import BackproplabError
 
 #: the largest config.json / summary.json / metrics.csv a reader accepts (ours are kilobytes)
 MAX_RUN_FILE_BYTES = 16 * 2**20
+#: how deeply a run's JSON may nest (ours: 4 levels); deeper would exhaust the readers' recursion
+MAX_JSON_DEPTH = 32
 
 
 class RunFileError(BackproplabError, ValueError):
@@ -38,6 +40,9 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it onto ``path`` if the block succeeds."""
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    with contextlib.suppress(FileNotFoundError):
+        tmp.unlink()  # a leftover of ours, or a link planted at our name: removed, never followed
+    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644))
     try:
         yield tmp
         os.replace(tmp, path)
@@ -55,7 +60,9 @@ def write_bytes(path: str | Path, data: bytes) -> None:
 
 
 def write_text(path: str | Path, text: str) -> None:
-    write_bytes(path, text.encode("utf-8"))
+    """UTF-8 always: a character that has none (a file name's undecodable byte, kept by
+    Python as a lone surrogate) is written as its escape, ``\\udcff``."""
+    write_bytes(path, text.encode("utf-8", errors="backslashreplace"))
 
 
 def strict_json(obj) -> str:
@@ -118,7 +125,21 @@ def read_json(path: str | Path) -> dict:
         raise RunFileError(f"{path}: not valid JSON ({str(err).splitlines()[0][:200]})") from None
     if not isinstance(obj, dict):
         raise RunFileError(f"{path}: expected a JSON object, found {type(obj).__name__}")
+    if _depth(obj) > MAX_JSON_DEPTH:
+        raise RunFileError(f"{path}: nested more than {MAX_JSON_DEPTH} levels deep; backproplab writes at most a few")
     return obj
+
+
+def _depth(obj) -> int:
+    """How deeply lists and objects nest in ``obj`` (counted without recursion)."""
+    deepest, stack = 0, [(obj, 1)]
+    while stack:
+        value, level = stack.pop()
+        if isinstance(value, (dict, list)):
+            deepest = max(deepest, level)
+            if level <= MAX_JSON_DEPTH:
+                stack.extend((v, level + 1) for v in (value.values() if isinstance(value, dict) else value))
+    return deepest
 
 
 def _no_constant(name: str):

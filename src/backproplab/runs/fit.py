@@ -23,6 +23,7 @@ from typing import Callable, Protocol
 import numpy as np
 
 from ..errors import TrainingError
+from .checkpoint import check_record
 from .run import Run
 
 
@@ -72,6 +73,7 @@ def fit_epochs(run: Run, trainer: Trainer, epochs: int, select_best: bool = Fals
     state = {"epoch": 0, "train_seconds": 0.0, "eval_seconds": 0.0, "best": None}
     if run.options.resume:
         state = trainer.load(path)
+        check_record(path, state, epochs)
         run.log.restore(state["rows"])
         run.wall_before = state["wall"]
     for epoch in range(state["epoch"], epochs):

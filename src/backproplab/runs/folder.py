@@ -215,7 +215,7 @@ class RunFolder:
                 self.commit()
             elif not self.resume and not self.has_checkpoint():
                 self.discard()  # no epoch finished: nothing to resume, nothing lost
-            else:
+            elif not getattr(exc, "resuming_cannot_help", False):
                 exc.add_note(f"The run is kept in {self.path}: continue it with {command_with('--resume')}")
         finally:
             self.lock.release()

@@ -16,6 +16,7 @@ the Figure (a notebook shows it as is); ``save`` writes one as a PNG, atomically
 from __future__ import annotations
 
 import textwrap
+import unicodedata
 from pathlib import Path
 
 import numpy as np
@@ -43,7 +44,28 @@ def smallest_text_px(fig: Figure) -> float:
     return min(sizes, default=10.0) * fig.dpi / 72
 
 
+def literal(fig: Figure) -> Figure:
+    """Every text of the figure drawn as written: a class name, feature or run name such as
+    ``$\\foo$`` is not parsed as mathematics (which could fail, or render something else),
+    and a control character (no font draws one) shows as ``?``."""
+    for text in fig.findobj(Text):
+        text.set_parse_math(False)
+        written = text.get_text()
+        shown = "".join("?" if ch != "\n" and unicodedata.category(ch).startswith("C") else ch for ch in written)
+        if shown != written:
+            text.set_text(shown)
+    return fig
+
+
+def finish(fig: Figure) -> Figure:
+    """Texts made literal, then laid out (laying out draws them, so the order matters)."""
+    literal(fig)
+    fig.tight_layout()
+    return fig
+
+
 def save(fig: Figure, path: str | Path) -> None:
+    literal(fig)
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", metadata={TEXT_KEY: f"{smallest_text_px(fig):.1f}"})
 
@@ -74,8 +96,7 @@ def curves_figure(rows: list[dict], metric: str, heading: str, chosen_epoch: int
     title(ax, heading, 6.4)
     ax.grid(alpha=0.3)
     ax.legend()
-    fig.tight_layout()
-    return fig
+    return finish(fig)
 
 
 def compare_figure(runs: dict[str, list[dict]], metric: str, heading: str) -> Figure:
@@ -92,8 +113,7 @@ def compare_figure(runs: dict[str, list[dict]], metric: str, heading: str) -> Fi
     title(ax, heading, 6.4)
     ax.grid(alpha=0.3)
     ax.legend()
-    fig.tight_layout()
-    return fig
+    return finish(fig)
 
 
 def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> np.ndarray:
@@ -104,6 +124,8 @@ def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> 
 
 
 def confusion_figure(counts: np.ndarray, class_names: list[str], heading: str) -> Figure:
+    """The confusion matrix with each true class's accuracy; the counts are written in the
+    cells up to 20 classes (beyond, the colour alone shows them: the text would not fit)."""
     k = len(class_names)
     per_class = counts.diagonal() / np.maximum(counts.sum(axis=1), 1)
     size = min(MAX_WIDTH - 1.2, max(4.0, 0.5 * k + 2.5))
@@ -111,17 +133,19 @@ def confusion_figure(counts: np.ndarray, class_names: list[str], heading: str) -
     ax = fig.add_subplot()
     ax.imshow(counts, cmap="Blues")
     high = counts.max() / 2 if counts.size else 0
-    for i in range(k):
+    for i in range(k if k <= 20 else 0):
         for j in range(k):
             ax.text(j, i, str(counts[i, j]), ha="center", va="center", fontsize=8 if k > 5 else 10,
                     color="white" if counts[i, j] > high else "black")
-    ax.set_xticks(range(k), class_names, rotation=45, ha="right", fontsize=9)
-    ax.set_yticks(range(k), [f"{n} ({100 * a:.0f}%)" for n, a in zip(class_names, per_class)], fontsize=9)
+    names = [name if len(name) <= 24 else name[:23] + "…" for name in class_names]
+    tick_size = 9 if k <= 20 else 7
+    ax.set_xticks(range(k), names, rotation=45 if k <= 20 else 90, ha="right" if k <= 20 else "center",
+                  fontsize=tick_size)
+    ax.set_yticks(range(k), [f"{n} ({100 * a:.0f}%)" for n, a in zip(names, per_class)], fontsize=tick_size)
     ax.set_xlabel("predicted class")
     ax.set_ylabel("true class (its accuracy)")
     title(ax, heading, size + 1.2)
-    fig.tight_layout()
-    return fig
+    return finish(fig)
 
 
 def mosaic(tiles: np.ndarray, cols: int, gap: int = 2) -> np.ndarray:
@@ -148,7 +172,7 @@ def misclassified_figure(images: np.ndarray, y_true: np.ndarray, y_pred: np.ndar
     ax.axis("off")
     if not len(wrong):
         ax.text(0.5, 0.5, "no test example was misclassified", ha="center", transform=ax.transAxes)
-        return fig
+        return literal(fig)
     tiles = images[wrong].astype(float) / 255
     h, w = tiles.shape[1:3]
     gap = h // 2  # room for the labels
@@ -158,8 +182,7 @@ def misclassified_figure(images: np.ndarray, y_true: np.ndarray, y_pred: np.ndar
         ax.text(gap + c * (w + gap) + w / 2, gap + r * (h + gap) - 1,
                 f"{class_names[y_true[i]]}\n→ {class_names[y_pred[i]]}", ha="center", va="bottom", fontsize=7.5,
                 color="firebrick")
-    fig.tight_layout()
-    return fig
+    return finish(fig)
 
 
 def weights_figure(W: np.ndarray, heading: str, image_shape: tuple[int, int] | None = None,
@@ -186,8 +209,7 @@ def weights_figure(W: np.ndarray, heading: str, image_shape: tuple[int, int] | N
     ax.set_xlabel("hidden unit")
     title(ax, heading, width)
     fig.colorbar(image, ax=ax, label="weight")
-    fig.tight_layout()
-    return fig
+    return finish(fig)
 
 
 def _grid(filters: np.ndarray, heading: str, cols: int = 8) -> Figure:
@@ -204,5 +226,4 @@ def _grid(filters: np.ndarray, heading: str, cols: int = 8) -> Figure:
     ax.imshow(mosaic(tiles, cols, gap), cmap=None if tiles.ndim == 4 else "RdBu_r", interpolation="nearest")
     title(ax, heading, width, size=10)
     ax.axis("off")
-    fig.tight_layout()
-    return fig
+    return finish(fig)
