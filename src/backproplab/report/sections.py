@@ -4,7 +4,6 @@ sweep.csv and the pictures), never from code: every number in a sentence is the 
 
 from __future__ import annotations
 
-import io
 from importlib import resources
 from pathlib import Path
 
@@ -176,9 +175,7 @@ def fashion_mlps(doc: Doc, mlps: list[ReportRun]) -> None:
     if len(mlps) > 1 and all(r.rows for r in mlps):
         figure = plots.compare_figure({f"{r.get('engine')} ({r.path.name})": r.rows for r in mlps}, "val_accuracy",
                                       "Fashion-MNIST MLP: validation accuracy of each run")
-        buf = io.BytesIO()
-        figure.savefig(buf, format="png", metadata={plots.TEXT_KEY: f"{plots.smallest_text_px(figure):.1f}"})
-        doc.figures([(buf.getvalue(), "The MLP runs, epoch by epoch")])
+        doc.figures([(plots.png_bytes(figure), "The MLP runs, epoch by epoch")])
     for r in mlps:
         doc.heading(3, f"Fashion-MNIST MLP, {r.get('engine')} engine: {r.path.name}")
         facts(doc, r)

@@ -15,6 +15,7 @@ the Figure (a notebook shows it as is); ``save`` writes one as a PNG, atomically
 
 from __future__ import annotations
 
+import io
 import textwrap
 import unicodedata
 from pathlib import Path
@@ -24,7 +25,7 @@ from matplotlib.figure import Figure
 from matplotlib.text import Text
 from matplotlib.ticker import MaxNLocator
 
-from .files import atomic_path
+from .files import write_bytes
 
 LABELS = {"train": "training", "val": "validation"}
 #: a weights heat map shows at most this many input features (the rest is summarised in the title)
@@ -64,10 +65,16 @@ def finish(fig: Figure) -> Figure:
     return fig
 
 
-def save(fig: Figure, path: str | Path) -> None:
+def png_bytes(fig: Figure) -> bytes:
+    """The figure as PNG, its smallest text size recorded under ``TEXT_KEY``."""
     literal(fig)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", metadata={TEXT_KEY: f"{smallest_text_px(fig):.1f}"})
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", metadata={TEXT_KEY: f"{smallest_text_px(fig):.1f}"})
+    return buf.getvalue()
+
+
+def save(fig: Figure, path: str | Path) -> None:
+    write_bytes(path, png_bytes(fig))
 
 
 def title(ax, text: str, width_inches: float, size: float = 11) -> None:
