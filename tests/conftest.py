@@ -14,6 +14,26 @@ from hypothesis import HealthCheck, settings
 
 os.environ["BACKPROPLAB_PROGRESS"] = "0"  # no progress bars in test output
 
+
+def pytest_configure(config):
+    """The suite's cache folder (prepared data, downloads) is a temporary one, so tests never
+    write into the user's; data already in the user's cache is still found, through
+    BACKPROPLAB_DATA (set here when unset). Subprocesses inherit both."""
+    import tempfile
+
+    import platformdirs
+
+    user_cache = platformdirs.user_cache_dir("backproplab", appauthor=False)
+    os.environ.setdefault("BACKPROPLAB_DATA", user_cache)
+    os.environ["XDG_CACHE_HOME"] = config._backproplab_cache = tempfile.mkdtemp(prefix="backproplab-test-cache-")
+
+
+def pytest_unconfigure(config):
+    import shutil
+
+    if hasattr(config, "_backproplab_cache"):
+        shutil.rmtree(config._backproplab_cache, ignore_errors=True)
+
 # Derandomised: the same examples on every run, so CI never flakes on a lucky draw.
 settings.register_profile(
     "default", derandomize=True, deadline=None, max_examples=40,

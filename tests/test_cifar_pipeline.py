@@ -88,6 +88,71 @@ def test_augmentation_keeps_shapes_and_moves_pixels_only():
     assert torch.equal(augment(x, idx, 0, padding=0, flips=None), x)
 
 
+def reference_augment(x, idx, epoch, padding, flips):
+    """The augmentation as first written: mirror, reflect-pad, crop (the same random draws)."""
+    if flips is not None:
+        mirror = flips[idx] ^ bool(epoch % 2)
+        x = torch.where(mirror[:, None, None, None], x.flip(3), x)
+    p, (B, _, H, W) = padding, x.shape
+    xp = torch.nn.functional.pad(x, (p, p, p, p), mode="reflect")
+    dy, dx = torch.randint(0, 2 * p + 1, (B,)), torch.randint(0, 2 * p + 1, (B,))
+    return torch.stack([xp[i, :, dy[i] : dy[i] + H, dx[i] : dx[i] + W] for i in range(B)])
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_augmentation_is_mirror_then_reflect_pad_then_crop(seed):
+    g = torch.Generator().manual_seed(seed)
+    B, H, W = (int(v) for v in torch.randint(3, 12, (3,), generator=g))
+    padding = int(torch.randint(1, min(H, W), (1,), generator=g))
+    x = torch.randn(B, 3, H, W, generator=g).contiguous(memory_format=torch.channels_last)
+    idx, flips = torch.randperm(B, generator=g), flip_mask(B, seed) if seed % 3 else None
+    torch.manual_seed(seed)
+    ours = augment(x, idx, seed, padding, flips)
+    torch.manual_seed(seed)
+    assert torch.equal(ours, reference_augment(x, idx, seed, padding, flips))
+    assert ours.is_contiguous(memory_format=torch.channels_last)
+
+
+def test_the_whitening_bias_stops_asking_for_gradients_when_it_stops_training():
+    from backproplab.engines.torch_engine import set_lr
+    from backproplab.pipelines import cifar_net
+
+    model = cifar_net.build_model([4, 8, 8], 2, 2, 2, "gelu", 1 / 9, 0.4)
+    opt = cifar_net.optimizer(model, 0.5, 0.85, 1e-3, 64, whiten_bias_epochs=3)
+    bias = model[0].bias
+    set_lr(opt, 0.5, 2.99)
+    assert bias.requires_grad and opt.param_groups[2]["lr"] == 0.5 * 64
+    set_lr(opt, 0.5, 3.0)
+    assert not bias.requires_grad and opt.param_groups[2]["lr"] == 0
+    model(torch.randn(2, 3, 32, 32)).sum().backward()
+    assert bias.grad is None and all(p.grad is not None for p in opt.param_groups[0]["params"])
+    set_lr(opt, 0.5, 0.0)  # back before the end (a resumed run): asks again
+    assert bias.requires_grad
+    set_lr(opt, 0.5, 3.5, freeze=False)  # under DDP: the rate alone
+    assert bias.requires_grad and opt.param_groups[2]["lr"] == 0
+
+
+def test_freezing_the_whitening_bias_changes_no_weight():
+    """Frozen (no gradient) and at rate 0 (a gradient, unused) give the same weights."""
+    from backproplab.engines.torch_engine import set_lr
+    from backproplab.pipelines import cifar_net
+
+    results = []
+    for freeze in (True, False):
+        torch.manual_seed(0)
+        model = cifar_net.build_model([4, 8, 8], 2, 2, 2, "gelu", 1 / 9, 0.4)
+        opt = cifar_net.Lookahead(cifar_net.optimizer(model, 0.5, 0.85, 1e-3, 64, whiten_bias_epochs=1), model,
+                                  total_steps=6, start_step=0)
+        x, y = torch.randn(16, 3, 32, 32), torch.randint(0, 10, (16,))
+        for step in range(6):
+            set_lr(opt, 0.1, step / 3, freeze=freeze)
+            opt.zero_grad(set_to_none=True)
+            torch.nn.functional.cross_entropy(model(x), y).backward()
+            opt.step()
+        results.append(model.state_dict())
+    assert all(torch.equal(results[0][k], results[1][k]) for k in results[0])
+
+
 def test_flips_alternate_every_epoch_for_every_image():
     x = torch.randn(6, 3, 5, 5)
     idx = torch.arange(6)

@@ -129,6 +129,24 @@ def test_max_pool_tie_goes_to_the_first_maximum_like_torch():
     np.testing.assert_array_equal(dX, x.grad.numpy())
 
 
+@given(n=st.integers(1, 3), ho=st.integers(1, 4), wo=st.integers(1, 4), c=st.integers(1, 3), kh=st.integers(1, 3),
+       kw=st.integers(1, 3), levels=st.sampled_from([2, 3, 1000]), mode=st.sampled_from(["max", "average"]),
+       seed=st.integers(0, 2**32 - 1))
+def test_windows_that_tile_the_input_match_torch_ties_included(n, ho, wo, c, kh, kw, levels, mode, seed):
+    """Stride = kernel and nothing left over (the tiled path), inputs with few distinct
+    values (ties in most windows: the gradient still goes to the first maximum)."""
+    rng = np.random.default_rng(seed)
+    X = rng.integers(0, levels, (n, ho * kh, wo * kw, c)).astype(np.float64)
+    layer = Pool2D((kh, kw), mode=mode)
+    Y = layer.forward(X)
+    dY = rng.standard_normal(Y.shape)
+    dX = layer.backward(dY)
+    x, y = torch_pool(X, dict(kernel=(kh, kw), stride=None, pad=(0, 0), mode=mode))
+    y.backward(torch.tensor(dY))
+    assert_close(Y, y.detach().numpy(), tol=0 if mode == "max" else 1e-10, what=f"forward {mode}")
+    assert_close(dX, x.grad.numpy(), what=f"dX {mode} {X.shape} kernel {(kh, kw)}")
+
+
 def test_average_pool_counts_padding_in_the_divisor():
     layer = Pool2D((3, 3), mode="average", stride=1, pad=1)
     Y = layer.forward(np.ones((1, 3, 3, 1)))

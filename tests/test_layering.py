@@ -89,6 +89,16 @@ def test_the_library_imports_numpy_and_nothing_else():
     assert "torch" not in out.stdout and "matplotlib" not in out.stdout
 
 
+def test_the_command_line_loads_no_plotting_library_until_it_draws():
+    """``backproplab --help`` (and any command before its first figure) pays for neither
+    matplotlib nor torch: both are imported where they are first used."""
+    code = ("import sys\nfrom backproplab import cli\nparser = cli.build_parser()\n"
+            "print(sorted({k.split('.')[0] for k in sys.modules} & {'matplotlib', 'torch', 'tqdm'}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
+
+
 def test_importing_any_module_leaves_the_matplotlib_backend_alone():
     modules = sorted(".".join(p.relative_to(SRC.parent).with_suffix("").parts) for p in SRC.rglob("*.py")
                      if p.name != "__main__.py")

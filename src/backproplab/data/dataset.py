@@ -24,13 +24,22 @@ class Standardizer:
 
     @classmethod
     def fit(cls, X: np.ndarray, per_feature: bool = True) -> "Standardizer":
-        if per_feature:
+        if X.dtype == np.uint8 and X.ndim == 2 and len(X):  # images: counted, not summed in floats
+            mean, std = uint8_moments(X if per_feature else X.reshape(-1, 1))
+            if not per_feature:
+                mean, std = np.array(mean[0]), np.array(std[0])
+        elif per_feature:
             mean, std = X.mean(axis=0, dtype=np.float64), X.std(axis=0, dtype=np.float64)
         else:
             mean, std = np.array(X.mean(dtype=np.float64)), np.array(X.std(dtype=np.float64))
         return cls(mean, np.where(std > 0, std, 1.0))
 
     def __call__(self, X: np.ndarray, dtype=np.float32) -> np.ndarray:
+        if X.dtype == np.uint8 and X.ndim == 2 and self.mean.ndim <= 1:
+            # each feature's 256 possible values standardised once, then looked up: the
+            # same numbers as the formula below, without a float64 copy of X
+            table = ((np.arange(256)[:, None] - self.mean) / self.std).astype(dtype)  # (256, F or 1)
+            return table[X, np.arange(X.shape[1]) if table.shape[1] > 1 else 0]
         return ((X - self.mean) / self.std).astype(dtype)
 
     def to_arrays(self) -> dict[str, np.ndarray]:
@@ -39,6 +48,20 @@ class Standardizer:
     @classmethod
     def from_arrays(cls, arrays) -> "Standardizer":
         return cls(np.asarray(arrays["data.mean"]), np.asarray(arrays["data.std"]))
+
+
+def uint8_moments(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard deviation of each column of uint8 X (n, F), from each column's
+    count of every value: exact sums in integers, one rounding each (``X.std`` would sum
+    n·F float64 squares)."""
+    n = len(X)
+    values = np.arange(256, dtype=object)
+    mean, std = np.empty(X.shape[1]), np.empty(X.shape[1])
+    for j in range(X.shape[1]):
+        counts = np.bincount(np.ascontiguousarray(X[:, j]), minlength=256).astype(object)
+        s, q = int((counts * values).sum()), int((counts * values * values).sum())
+        mean[j], std[j] = s / n, ((n * q - s * s) / (n * n)) ** 0.5
+    return mean, std
 
 
 class Dataset:

@@ -43,6 +43,12 @@ def read_npy(path: str | Path, what: str, max_bytes: int = MAX_NPY_BYTES) -> np.
         if found != expected:
             raise DataError(f"{what} {path}: the header announces shape {shape} ({expected:,} bytes), the file "
                             f"holds {found:,} bytes of data")
-        data = f.read(expected)
-    array = np.frombuffer(data, dtype=dtype)
+        buffer = np.empty(expected, dtype=np.uint8)  # the bytes read straight into a writable array
+        view, done = memoryview(buffer), 0
+        while done < expected:
+            n = f.readinto(view[done:])
+            if not n:
+                raise DataError(f"{what} {path}: the file ended after {done:,} of {expected:,} bytes of data")
+            done += n
+    array = buffer.view(dtype)
     return array.reshape(shape[::-1]).T if fortran else array.reshape(shape)

@@ -36,11 +36,20 @@ class Split:
     y: torch.Tensor  # integer labels, on the same device
 
 
-def set_lr(optimizer, lr: float, t: float) -> None:
+def set_lr(optimizer, lr: float, t: float, freeze: bool = True) -> None:
     """Every parameter group's rate at η(t), times the group's own ``lr_scale`` (default 1);
-    0 once t reaches the group's ``until`` (a group trained for the first epochs only)."""
+    0 once t reaches the group's ``until`` (a group trained for the first epochs only).
+    With ``freeze`` such a group's parameters also stop asking for gradients from then on,
+    so the backward pass skips what only they needed (for the whitening bias: the first
+    activation's backward and the first convolution's gradient to its input). Under
+    DistributedDataParallel, whose set of trained parameters is fixed when it wraps the
+    model, the group keeps its gradients at rate 0 instead (the same weights either way)."""
     for group in optimizer.param_groups:
-        group["lr"] = lr * group.get("lr_scale", 1.0) if t < group.get("until", math.inf) else 0.0
+        trained = t < group.get("until", math.inf)
+        group["lr"] = lr * group.get("lr_scale", 1.0) if trained else 0.0
+        if freeze and "until" in group:
+            for p in group["params"]:
+                p.requires_grad_(trained)
 
 
 class TorchTrainer:
@@ -81,7 +90,7 @@ class TorchTrainer:
                 x = self.augment(x, idx, epoch)
             t = epoch + b / len(slices)
             lr = self.schedule(t)
-            set_lr(self.optimizer, lr, t)
+            set_lr(self.optimizer, lr, t, freeze=self.dist.world == 1)
             with torch.autocast(device_type=device.type, dtype=self.autocast_dtype,
                                 enabled=self.autocast_dtype is not None):
                 logits, loss = self.forward_loss(x, y, self.mixup if epoch < self.mixup_epochs else 0.0)

@@ -43,7 +43,7 @@ class CifarConfig(Recipe, ImageData):
         "cpu": dict(widths=[40, 96, 96], whiten_stride=2, epochs=8, **COMMON),
         "cpu-medium": dict(widths=[48, 128, 128], whiten_stride=2, epochs=12, **COMMON),
         "cpu-long": dict(widths=[32, 128, 128], whiten_stride=1, epochs=12, **COMMON),
-        "gpu": dict(widths=[64, 256, 256], whiten_stride=1, epochs=10, **{**COMMON, "batch_size": 1024, "lr": 1.5}),
+        "gpu": dict(widths=[64, 256, 256], whiten_stride=1, epochs=14, **{**COMMON, "batch_size": 1024, "lr": 1.5}),
     }
 
     profile: str | None = setting(None, "the training recipe", unset="gpu on CUDA, else cpu",

@@ -109,7 +109,7 @@ def optimizer(model: nn.Sequential, lr: float, momentum: float, weight_decay: fl
     """SGD with Nesterov momentum in three groups: the weights; the BatchNorm shifts, which
     learn ``bias_lr_scale`` times faster (with weight decay scaled down by as much, so that
     the decay per step is the same); and the whitening bias, trained like the shifts until
-    ``whiten_bias_epochs`` and frozen after (``torch_training.set_lr`` reads "until")."""
+    ``whiten_bias_epochs`` and frozen after (``torch_engine.set_lr`` reads "until")."""
     whiten_bias = model[0].bias
     weights = [p for p in model.parameters() if p.requires_grad and p.ndim > 1]
     shifts = [p for p in model.parameters() if p.requires_grad and p.ndim == 1 and p is not whiten_bias]
@@ -176,21 +176,32 @@ def augment(x: torch.Tensor, idx: torch.Tensor, epoch: int, padding: int, flips:
     so every image is seen both ways every two epochs (better than a coin each time).
     Translation: by up to ``padding`` pixels each way, a crop of the reflect-padded image,
     drawn per image from torch's generator.
+
+    Both are one gather per axis from the batch itself: crop row i of the padded image is
+    row reflect(dy + i − p) of the image, and a mirrored image's column j is the unmirrored
+    one's column W − 1 − j (reflect padding is symmetric, so mirroring and padding commute).
     """
     B, C, H, W = x.shape
-    if flips is not None:
-        mirror = flips.to(x.device)[idx] ^ bool(epoch % 2)
-        x = torch.where(mirror[:, None, None, None], x.flip(3), x)
-    if padding:
-        p = padding
-        xp = F.pad(x, (p, p, p, p), mode="reflect")
-        dy = torch.randint(0, 2 * p + 1, (B,), device=x.device)
-        dx = torch.randint(0, 2 * p + 1, (B,), device=x.device)
-        rows = (dy[:, None] + torch.arange(H, device=x.device))[:, None, :, None].expand(B, C, H, W + 2 * p)
-        xp = xp.gather(2, rows)
-        cols = (dx[:, None] + torch.arange(W, device=x.device))[:, None, None, :].expand(B, C, H, W)
-        x = xp.gather(3, cols)
+    mirror = None if flips is None else flips.to(x.device)[idx] ^ bool(epoch % 2)  # (B,)
+    if not padding:
+        return x if mirror is None else torch.where(mirror[:, None, None, None], x.flip(3), x)
+    p = padding
+    dy = torch.randint(0, 2 * p + 1, (B,), device=x.device)
+    dx = torch.randint(0, 2 * p + 1, (B,), device=x.device)
+    rows = reflect(dy[:, None] - p + torch.arange(H, device=x.device), H)  # (B, H)
+    cols = dx[:, None] - p + torch.arange(W, device=x.device)  # (B, W), in the padded frame − p
+    if mirror is not None:
+        cols = torch.where(mirror[:, None], W - 1 - cols, cols)
+    cols = reflect(cols, W)
+    x = x.gather(2, rows[:, None, :, None].expand(B, C, H, W))
+    x = x.gather(3, cols[:, None, None, :].expand(B, C, H, W))
     return x.contiguous(memory_format=torch.channels_last)
+
+
+def reflect(i: torch.Tensor, n: int) -> torch.Tensor:
+    """Indices −n < i < 2n − 1 folded into 0 … n − 1 as reflect padding does (−1 → 1, n → n − 2)."""
+    i = i.abs()
+    return torch.where(i > n - 1, 2 * (n - 1) - i, i)
 
 
 def translate(x: torch.Tensor, d: int) -> torch.Tensor:

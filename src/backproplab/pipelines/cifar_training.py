@@ -4,6 +4,7 @@ with test-time augmentation, ``predictions.csv``, the pictures and the summary."
 
 from __future__ import annotations
 
+import concurrent.futures
 import csv
 import functools
 import io
@@ -48,9 +49,19 @@ def channel_stats(train_images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def to_tensor(images: np.ndarray, mean: np.ndarray, std: np.ndarray, device, channels_last: bool = True):
-    """uint8 NHWC → normalised float32 NCHW on the device (channels_last memory if asked)."""
-    x = torch.from_numpy(((images.astype(np.float32) / 255 - mean) / std).astype(np.float32))
-    x = x.permute(0, 3, 1, 2)
+    """uint8 NHWC → normalised float32 NCHW on the device (channels_last memory if asked).
+    Each channel's 256 possible values are normalised once, (v / 255 − mean) / std, and
+    looked up, a thousand images at a time (no float64 copy of the images), in as many
+    threads as torch uses."""
+    table = ((np.arange(256, dtype=np.float32)[:, None] / 255 - mean) / std).astype(np.float32)  # (256, 3)
+    out = np.empty(images.shape, dtype=np.float32)  # (n, H, W, 3)
+
+    def look_up(i: int) -> None:  # NumPy releases the GIL here: the chunks run on every thread torch may use
+        out[i : i + 1024] = table[images[i : i + 1024], np.arange(3)]
+
+    with concurrent.futures.ThreadPoolExecutor(torch.get_num_threads()) as pool:
+        list(pool.map(look_up, range(0, len(images), 1024)))
+    x = torch.from_numpy(out).permute(0, 3, 1, 2)  # NCHW view of NHWC memory: channels_last already
     x = x.contiguous(memory_format=torch.channels_last) if channels_last else x.contiguous()
     return x.to(device)
 
@@ -106,7 +117,7 @@ def finish_cifar_run(run: Run, c: CifarConfig, trainer: TorchTrainer, splits, fa
                   first_weights=trainer.first_layer_weights())
     summary = {"profile": c.profile, "device": facts["device"], "epochs": c.epochs,
                "train_seconds": facts["train_seconds"], "eval_seconds": facts["eval_seconds"],
-               "predict_seconds": predict_seconds, "final_val_accuracy": run.final_val_accuracy(),
+               "predict_seconds": predict_seconds, "tta": c.tta, "final_val_accuracy": run.final_val_accuracy(),
                "parameters": trainer.parameter_count(), "architecture": trainer.describe_model()}
     if labels is not None:
         summary["test_accuracy"] = float(np.mean(predicted == labels))

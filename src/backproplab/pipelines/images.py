@@ -64,8 +64,10 @@ def image_splits(c: ImageData, data: dict[str, tuple[np.ndarray, np.ndarray]],
 def describe_image_result(s: dict, predictions: bool = False) -> str:
     """A run's result for the terminal: test accuracy, epochs, time, where; the run folder
     (and its predictions.csv)."""
+    tta = f"{s['predict_seconds']:.0f} s predicting the test set with test-time augmentation, " \
+        if s.get("tta") else ""
     lines = [f"test accuracy {s['test_accuracy']:.2%} after {s['epochs']} epochs ({s['train_seconds']:.0f} s "
-             f"training, {s['wall_seconds']:.0f} s in all, {s['device']})"] if "test_accuracy" in s else []
+             f"training, {tta}{s['wall_seconds']:.0f} s in all, {s['device']})"] if "test_accuracy" in s else []
     if predictions:
         lines.append(f"predictions: {s['path']}/predictions.csv")
     return "\n".join(lines + [f"run folder: {s['path']}"])

@@ -20,12 +20,14 @@ import textwrap
 import unicodedata
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-from matplotlib.figure import Figure
-from matplotlib.text import Text
-from matplotlib.ticker import MaxNLocator
 
 from .files import write_bytes
+
+if TYPE_CHECKING:  # matplotlib is imported when the first figure is drawn, not with this module
+    from matplotlib.figure import Figure
 
 LABELS = {"train": "training", "val": "validation"}
 #: a weights heat map shows at most this many input features (the rest is summarised in the title)
@@ -39,8 +41,22 @@ MAX_WIDTH = 8.8
 TEXT_KEY = "backproplab:min-text-px"
 
 
+def new_figure(width: float, height: float) -> Figure:
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height), dpi=DPI)
+
+
+def integer_ticks(axis) -> None:
+    from matplotlib.ticker import MaxNLocator
+
+    axis.set_major_locator(MaxNLocator(integer=True))
+
+
 def smallest_text_px(fig: Figure) -> float:
     """The size in pixels of the smallest visible text of the figure, as it is saved."""
+    from matplotlib.text import Text
+
     sizes = [t.get_fontsize() for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
     return min(sizes, default=10.0) * fig.dpi / 72
 
@@ -49,6 +65,8 @@ def literal(fig: Figure) -> Figure:
     """Every text of the figure drawn as written: a class name, feature or run name such as
     ``$\\foo$`` is not parsed as mathematics (which could fail, or render something else),
     and a control character (no font draws one) shows as ``?``."""
+    from matplotlib.text import Text
+
     for text in fig.findobj(Text):
         text.set_parse_math(False)
         written = text.get_text()
@@ -86,7 +104,7 @@ def title(ax, text: str, width_inches: float, size: float = 11) -> None:
 def curves_figure(rows: list[dict], metric: str, heading: str, chosen_epoch: int | None = None) -> Figure:
     """``train_<metric>`` and ``val_<metric>`` against epoch (percent for accuracy/error)."""
     percent = metric in ("accuracy", "error")
-    fig = Figure(figsize=(6.4, 4.0), dpi=DPI)
+    fig = new_figure(6.4, 4.0)
     ax = fig.add_subplot()
     epochs = [r["epoch"] for r in rows]
     for split in ("train", "val"):
@@ -98,7 +116,7 @@ def curves_figure(rows: list[dict], metric: str, heading: str, chosen_epoch: int
         ax.axvline(chosen_epoch, color="0.4", linestyle="--", linewidth=1,
                    label=f"kept: epoch {chosen_epoch} (best validation)")
     ax.set_xlabel("epoch")
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    integer_ticks(ax.xaxis)
     ax.set_ylabel({"loss": "cross-entropy loss"}.get(metric, f"{metric} (%)"))
     title(ax, heading, 6.4)
     ax.grid(alpha=0.3)
@@ -108,14 +126,14 @@ def curves_figure(rows: list[dict], metric: str, heading: str, chosen_epoch: int
 
 def compare_figure(runs: dict[str, list[dict]], metric: str, heading: str) -> Figure:
     """``metric`` (e.g. "val_accuracy") of several runs, one line each, labelled by name."""
-    fig = Figure(figsize=(6.4, 4.0), dpi=DPI)
+    fig = new_figure(6.4, 4.0)
     ax = fig.add_subplot()
     percent = metric.endswith(("accuracy", "error"))
     for label, rows in runs.items():
         ax.plot([r["epoch"] for r in rows], [r[metric] * (100 if percent else 1) for r in rows], marker="o",
                 markersize=3, label=label)
     ax.set_xlabel("epoch")
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    integer_ticks(ax.xaxis)
     ax.set_ylabel(metric.replace("_", " ") + (" (%)" if percent else ""))
     title(ax, heading, 6.4)
     ax.grid(alpha=0.3)
@@ -136,7 +154,7 @@ def confusion_figure(counts: np.ndarray, class_names: list[str], heading: str) -
     k = len(class_names)
     per_class = counts.diagonal() / np.maximum(counts.sum(axis=1), 1)
     size = min(MAX_WIDTH - 1.2, max(4.0, 0.5 * k + 2.5))
-    fig = Figure(figsize=(size + 1.2, size), dpi=DPI)
+    fig = new_figure(size + 1.2, size)
     ax = fig.add_subplot()
     ax.imshow(counts, cmap="Blues")
     high = counts.max() / 2 if counts.size else 0
@@ -173,7 +191,7 @@ def misclassified_figure(images: np.ndarray, y_true: np.ndarray, y_pred: np.ndar
     true and predicted class."""
     wrong = np.flatnonzero(np.asarray(y_true) != np.asarray(y_pred))[:n]
     width = min(MAX_WIDTH, cols * 1.4)
-    fig = Figure(figsize=(width, max(1, -(-len(wrong) // cols)) * 1.75 + 0.6), dpi=DPI)
+    fig = new_figure(width, max(1, -(-len(wrong) // cols)) * 1.75 + 0.6)
     ax = fig.add_subplot()
     title(ax, heading, width, size=10)
     ax.axis("off")
@@ -206,13 +224,13 @@ def weights_figure(W: np.ndarray, heading: str, image_shape: tuple[int, int] | N
     if (rows, units) != W.shape:
         heading += f" (the first {rows} of {W.shape[0]} inputs, {units} of {W.shape[1]} units)"
     width = min(MAX_WIDTH, max(5.0, 2.5 + 0.22 * units))
-    fig = Figure(figsize=(width, min(10.0, 1.6 + 0.3 * rows)), dpi=DPI)
+    fig = new_figure(width, min(10.0, 1.6 + 0.3 * rows))
     ax = fig.add_subplot()
     limit = np.abs(shown).max() or 1.0
     image = ax.imshow(shown, cmap="RdBu_r", vmin=-limit, vmax=limit, aspect="auto")
     names = (feature_names or [str(i) for i in range(W.shape[0])])[:rows]
     ax.set_yticks(range(rows), [name[:24] for name in names], fontsize=9 if rows <= 40 else 7)
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    integer_ticks(ax.xaxis)
     ax.set_xlabel("hidden unit")
     title(ax, heading, width)
     fig.colorbar(image, ax=ax, label="weight")
@@ -227,7 +245,7 @@ def _grid(filters: np.ndarray, heading: str, cols: int = 8) -> Figure:
     tiles = tiles if tiles.shape[-1] == 3 else tiles[..., 0]
     cols = min(cols, len(tiles))
     width = max(4.0, cols * 1.1)
-    fig = Figure(figsize=(width, max(1, -(-len(tiles) // cols)) * 1.1 + 0.7), dpi=DPI)
+    fig = new_figure(width, max(1, -(-len(tiles) // cols)) * 1.1 + 0.7)
     ax = fig.add_subplot()
     gap = max(1, tiles.shape[1] // 8)
     ax.imshow(mosaic(tiles, cols, gap), cmap=None if tiles.ndim == 4 else "RdBu_r", interpolation="nearest")

@@ -23,6 +23,8 @@ smaller than the kernel) add up.
 
 from __future__ import annotations
 
+from functools import reduce
+
 import numpy as np
 
 from .base import Layer
@@ -54,15 +56,14 @@ class Pool2D(Layer):
         out_hw = output_shape(X.shape[1:3], self.kernel_shape, self.pads, self.stride, "Pool2D")
         X_pad = pad_input(X, self.pads, value=-np.inf if self.mode == "max" else 0.0)
         kh, kw = self.kernel_shape
-        windows = [X_pad[window_slice(i, j, out_hw, self.stride)] for i in range(kh) for j in range(kw)]
-        if self.mode == "max":
-            Y = windows[0].copy()
-            for S in windows[1:]:
-                np.maximum(Y, S, out=Y)
+        combine = np.maximum if self.mode == "max" else np.add
+        tiles = self._tiles(X_pad, out_hw)
+        if tiles is not None:  # rows of a window first (whole image rows), then its columns
+            rows = reduce(combine, [tiles[:, :, i] for i in range(kh)])  # (N, Ho, Wo, kw, C)
+            Y = reduce(combine, [rows[:, :, :, j] for j in range(kw)])
         else:
-            Y = windows[0].copy()
-            for S in windows[1:]:
-                Y += S
+            Y = reduce(combine, [X_pad[window_slice(i, j, out_hw, self.stride)] for i in range(kh) for j in range(kw)])
+        if self.mode == "average":
             Y /= kh * kw
         self.cache = {"X_pad": X_pad, "Y": Y, "out_hw": out_hw}
         return Y
@@ -72,6 +73,9 @@ class Pool2D(Layer):
         if dLdY.shape != Y.shape:
             raise ValueError(f"Pool2D.backward expects dLdY of shape {Y.shape}; got {dLdY.shape}")
         kh, kw = self.kernel_shape
+        tiles = self._tiles(X_pad, out_hw)
+        if tiles is not None:
+            return unpad(self._backward_tiles(tiles, Y, dLdY).reshape(X_pad.shape), self.pads)
         dX_pad = np.zeros_like(X_pad)
         if self.mode == "max":
             unrouted = np.ones(Y.shape, dtype=bool)  # windows whose arg-max is not found yet
@@ -87,3 +91,30 @@ class Pool2D(Layer):
                 for j in range(kw):
                     dX_pad[window_slice(i, j, out_hw, self.stride)] += share
         return unpad(dX_pad, self.pads)
+
+    def _tiles(self, X_pad: np.ndarray, out_hw) -> np.ndarray | None:
+        """X_pad viewed as (N, Ho, kh, Wo, kw, C), window (y, x) being [:, y, :, x, :, :],
+        when the windows tile it exactly (stride = kernel, nothing left over); else None."""
+        (kh, kw), (Ho, Wo) = self.kernel_shape, out_hw
+        N, Hp, Wp, C = X_pad.shape
+        if self.stride != self.kernel_shape or (Hp, Wp) != (Ho * kh, Wo * kw) or not X_pad.flags.c_contiguous:
+            return None
+        return X_pad.reshape(N, Ho, kh, Wo, kw, C)
+
+    def _backward_tiles(self, tiles: np.ndarray, Y: np.ndarray, dLdY: np.ndarray) -> np.ndarray:
+        """The input gradient as tiles, each written once (no zeros first)."""
+        kh, kw = self.kernel_shape
+        dX = np.empty(tiles.shape, dtype=np.result_type(tiles, dLdY))
+        if self.mode == "average":
+            np.copyto(dX, (dLdY / (kh * kw))[:, :, None, :, None, :])
+            return dX
+        by_offset = (2, 4, 0, 1, 3, 5)  # (N, Ho, kh, Wo, kw, C) → (kh, kw, N, Ho, Wo, C)
+        hit = np.empty((kh, kw, *Y.shape), dtype=bool)  # hit[i, j]: offset (i, j) holds its window's maximum
+        np.equal(tiles.transpose(by_offset), Y, out=hit)
+        if np.count_nonzero(hit) != Y.size:  # ties (all-zero windows after a ReLU): the first one wins
+            unrouted = np.ones(Y.shape, dtype=bool)
+            for first in hit.reshape(kh * kw, *Y.shape):  # offsets in row-major order, each contiguous
+                first &= unrouted
+                unrouted ^= first
+        np.multiply(hit, dLdY, out=dX.transpose(by_offset))
+        return dX
