@@ -1,7 +1,8 @@
 """What a `backproplab all` job (``make run``) spends outside training, stage by stage,
 from the job's own records: ``all.json`` (each stage's seconds) and each run's
 ``summary.json`` (its training steps, per-epoch validation with checkpoints, and test
-predictions with test-time augmentation).
+predictions with test-time augmentation). A stage whose summary gives no training time
+is a sweep (Iris's cross-validation: a hundred small trainings) and counts as training.
 
     .venv/bin/python benchmarks/overhead.py experiments/homework [--whole SECONDS]
 
@@ -19,11 +20,13 @@ from pathlib import Path
 def stage_rows(out: Path) -> list[dict]:
     rows = []
     for stage in json.loads((out / "all.json").read_text())["stages"]:
-        summary_path = out / stage["folder"] / "summary.json"
-        s = json.loads(summary_path.read_text()) if summary_path.is_file() else {}
-        rows.append({"name": stage["name"], "seconds": stage.get("seconds", 0.0),
-                     "train": s.get("train_seconds", 0.0), "eval": s.get("eval_seconds", 0.0),
-                     "predict": s.get("predict_seconds", 0.0)})
+        path = out / stage["folder"] / "summary.json"
+        s = json.loads(path.read_text()) if path.is_file() else {}
+        seconds = stage.get("seconds", 0.0)
+        if "train_seconds" not in s and seconds >= 1:  # a sweep (Iris): cross-validation trains throughout
+            s = {"train_seconds": seconds}
+        rows.append({"name": stage["name"], "seconds": seconds,
+                     **{k: s.get(f"{k}_seconds", 0.0) for k in ("train", "eval", "predict")}})
     return rows
 
 
