@@ -137,10 +137,12 @@ def test_windows_that_tile_the_input_match_torch_ties_included(n, ho, wo, c, kh,
     values (ties in most windows: the gradient still goes to the first maximum)."""
     rng = np.random.default_rng(seed)
     X = rng.integers(0, levels, (n, ho * kh, wo * kw, c)).astype(np.float64)
-    layer = Pool2D((kh, kw), mode=mode)
+    layer, X_before = Pool2D((kh, kw), mode=mode), X.copy()
     Y = layer.forward(X)
+    assert not np.shares_memory(Y, X) and Y.flags.c_contiguous and np.array_equal(X, X_before)
     dY = rng.standard_normal(Y.shape)
     dX = layer.backward(dY)
+    assert dX.dtype == X.dtype and not np.shares_memory(dX, X)
     x, y = torch_pool(X, dict(kernel=(kh, kw), stride=None, pad=(0, 0), mode=mode))
     y.backward(torch.tensor(dY))
     assert_close(Y, y.detach().numpy(), tol=0 if mode == "max" else 1e-10, what=f"forward {mode}")

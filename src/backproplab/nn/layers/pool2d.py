@@ -23,8 +23,6 @@ smaller than the kernel) add up.
 
 from __future__ import annotations
 
-from functools import reduce
-
 import numpy as np
 
 from .base import Layer
@@ -59,10 +57,10 @@ class Pool2D(Layer):
         combine = np.maximum if self.mode == "max" else np.add
         tiles = self._tiles(X_pad, out_hw)
         if tiles is not None:  # rows of a window first (whole image rows), then its columns
-            rows = reduce(combine, [tiles[:, :, i] for i in range(kh)])  # (N, Ho, Wo, kw, C)
-            Y = reduce(combine, [rows[:, :, :, j] for j in range(kw)])
+            rows = fold(combine, [tiles[:, :, i] for i in range(kh)])  # (N, Ho, Wo, kw, C)
+            Y = fold(combine, [rows[:, :, :, j] for j in range(kw)])
         else:
-            Y = reduce(combine, [X_pad[window_slice(i, j, out_hw, self.stride)] for i in range(kh) for j in range(kw)])
+            Y = fold(combine, [X_pad[window_slice(i, j, out_hw, self.stride)] for i in range(kh) for j in range(kw)])
         if self.mode == "average":
             Y /= kh * kw
         self.cache = {"X_pad": X_pad, "Y": Y, "out_hw": out_hw}
@@ -104,7 +102,7 @@ class Pool2D(Layer):
     def _backward_tiles(self, tiles: np.ndarray, Y: np.ndarray, dLdY: np.ndarray) -> np.ndarray:
         """The input gradient as tiles, each written once (no zeros first)."""
         kh, kw = self.kernel_shape
-        dX = np.empty(tiles.shape, dtype=np.result_type(tiles, dLdY))
+        dX = np.empty(tiles.shape, dtype=tiles.dtype)
         if self.mode == "average":
             np.copyto(dX, (dLdY / (kh * kw))[:, :, None, :, None, :])
             return dX
@@ -118,3 +116,11 @@ class Pool2D(Layer):
                 unrouted ^= first
         np.multiply(hit, dLdY, out=dX.transpose(by_offset))
         return dX
+
+
+def fold(combine, arrays: list[np.ndarray]) -> np.ndarray:
+    """combine(… combine(a₀, a₁) …, aₙ) in a new array of its own (a copy of a₀ alone)."""
+    out = combine(arrays[0], arrays[1]) if len(arrays) > 1 else arrays[0].copy()
+    for a in arrays[2:]:
+        combine(out, a, out=out)
+    return out
