@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, strategies as st
 from hypothesis.extra import numpy as hnp
 
-from backproplab.data import cifar10, fashion_mnist
+from backproplab.data import cifar10, fashion_mnist, prepared
 from backproplab.data.dataset import Standardizer, uint8_moments
 from backproplab.data.discovery import cache_dir
 from fixtures import write_batch, write_cifar, write_fashion
@@ -89,6 +89,12 @@ def test_only_our_entries_are_removed(cache):
     (lookalike / "thesis.tex").write_text("mine")
     cifar10.load(data_dir=folder)
     assert (mine / "keep.txt").read_text() == "mine" and (lookalike / "thesis.tex").read_text() == "mine"
+    # a damaged entry holding a file we never write is read again but not deleted
+    entry = root / f"cifar10-{prepared.key([folder / f for f in cifar10.FILES])}"
+    (entry / "test.y.npy").unlink()
+    (entry / "notes.txt").write_text("mine")
+    assert same(cifar10.load(data_dir=folder), cifar10.read_folder(folder))
+    assert (entry / "notes.txt").read_text() == "mine"
 
 
 def test_concurrent_builders_leave_one_whole_entry(cache):

@@ -66,12 +66,16 @@ def write_entry(root: Path, name: str, splits: Splits) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def is_entry(folder: Path, dataset: str) -> bool:
+    """A folder this module named and filled (so one it may delete): nothing else inside."""
+    return bool(re.fullmatch(re.escape(dataset) + r"-[0-9a-f]{16}", folder.name)) and not folder.is_symlink() \
+        and folder.is_dir() and all(re.fullmatch(r"\w+\.[Xy]\.npy", f.name) for f in folder.iterdir())
+
+
 def remove_stale(root: Path, dataset: str, keep: str) -> None:
-    """Entries of this data set under other keys: folders this module named and filled."""
-    pattern = re.compile(re.escape(dataset) + r"-[0-9a-f]{16}")
+    """Entries of this data set under other keys."""
     for folder in root.glob(f"{dataset}-*"):
-        if folder.name != keep and pattern.fullmatch(folder.name) and not folder.is_symlink() and folder.is_dir() \
-                and all(re.fullmatch(r"\w+\.[Xy]\.npy", f.name) for f in folder.iterdir()):
+        if folder.name != keep and is_entry(folder, dataset):
             shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -80,14 +84,18 @@ def cached(dataset: str, sources: list[Path], build: Callable[[], Splits], check
     for these very files is there; ``check`` raises DataError on arrays that are not as
     ``build`` returns them."""
     root = cache_dir() / "prepared"
-    name = f"{dataset}-{key(sources)}"
+    try:
+        name = f"{dataset}-{key(sources)}"
+    except OSError:  # a source vanished since it was found: its reader says so
+        return build()
     splits = read_entry(root / name, ("train", "test"))
     if splits is not None:
         try:
             check(splits)
             return splits
-        except DataError:
-            shutil.rmtree(root / name, ignore_errors=True)  # damaged: rebuilt below
+        except DataError:  # damaged: rebuilt below
+            if is_entry(root / name, dataset):
+                shutil.rmtree(root / name, ignore_errors=True)
     splits = build()
     try:
         write_entry(root, name, splits)
