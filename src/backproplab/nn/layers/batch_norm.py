@@ -55,15 +55,17 @@ class BatchNorm(Layer):
             if m < 2:
                 raise ValueError("BatchNorm needs at least 2 values per feature in training mode; "
                                  "use a batch of 2 or more examples")
-            mu = X2.mean(axis=0, keepdims=True)
-            var = X2.var(axis=0, keepdims=True)
+            mu = X2.mean(axis=0, keepdims=True)  # (1, F)
+            centred = X2 - mu  # (m, F)
+            var = np.mean(np.square(centred), axis=0, keepdims=True)  # what X2.var computes, reusing X2 − μ
             rate = X.dtype.type(self.momentum)
             self.buffers["running_mean"] += rate * (mu - self.buffers["running_mean"])
             self.buffers["running_var"] += rate * (var * X.dtype.type(m / (m - 1)) - self.buffers["running_var"])
         else:
             mu, var = self.buffers["running_mean"], self.buffers["running_var"]
+            centred = X2 - mu
         inv_std = 1 / np.sqrt(var + X.dtype.type(self.eps))  # (1, F)
-        X_hat = (X2 - mu) * inv_std
+        X_hat = centred * inv_std
         Y = X_hat * self.parameters["gamma"] + self.parameters["beta"]  # (m, F)
         self.cache = {"X_hat": X_hat, "inv_std": inv_std, "shape": X.shape}
         return Y.reshape(X.shape)

@@ -56,14 +56,17 @@ class Pool2D(Layer):
         kh, kw = self.kernel_shape
         combine = np.maximum if self.mode == "max" else np.add
         tiles = self._tiles(X_pad, out_hw)
-        if tiles is not None:  # rows of a window first (whole image rows), then its columns
+        self.cache = {"X_pad": X_pad, "out_hw": out_hw}
+        if tiles is not None and self.mode == "max":
+            Y = self._max_tiles(X_pad, out_hw)
+        elif tiles is not None:  # rows of a window first (whole image rows), then its columns
             rows = fold(combine, [tiles[:, :, i] for i in range(kh)])  # (N, Ho, Wo, kw, C)
             Y = fold(combine, [rows[:, :, :, j] for j in range(kw)])
         else:
             Y = fold(combine, [X_pad[window_slice(i, j, out_hw, self.stride)] for i in range(kh) for j in range(kw)])
         if self.mode == "average":
             Y /= kh * kw
-        self.cache = {"X_pad": X_pad, "Y": Y, "out_hw": out_hw}
+        self.cache["Y"] = Y
         return Y
 
     def backward(self, dLdY: np.ndarray) -> np.ndarray:
@@ -99,23 +102,48 @@ class Pool2D(Layer):
             return None
         return X_pad.reshape(N, Ho, kh, Wo, kw, C)
 
+    def _max_tiles(self, X_pad: np.ndarray, out_hw) -> np.ndarray:
+        """Max pooling of tiling windows, keeping where each maximum came from: the
+        maximum over each window's columns j first (col_arg, the first maximal j of every
+        row of the window), then over its rows i (row_arg, the first row whose maximum is
+        the window's). The element chosen is the first maximum in row-major (i, j) order."""
+        (kh, kw), (Ho, Wo) = self.kernel_shape, out_hw
+        N, Hp, _, C = X_pad.shape
+        columns = X_pad.reshape(N, Hp, Wo, kw, C)
+        row_max, col_arg = first_max([columns[:, :, :, j] for j in range(kw)])  # (N, Hp, Wo, C) each
+        rows = row_max.reshape(N, Ho, kh, Wo, C)
+        Y, row_arg = first_max([rows[:, :, i] for i in range(kh)])  # (N, Ho, Wo, C) each
+        self.cache.update(row_arg=row_arg, col_arg=col_arg.reshape(N, Ho, kh, Wo, C))
+        return Y
+
     def _backward_tiles(self, tiles: np.ndarray, Y: np.ndarray, dLdY: np.ndarray) -> np.ndarray:
-        """The input gradient as tiles, each written once (no zeros first)."""
+        """The input gradient as tiles (N, Ho, kh, Wo, kw, C), each written once (no zeros
+        first): max pooling routes dY to (row_arg, col_arg[row_arg])."""
         kh, kw = self.kernel_shape
         dX = np.empty(tiles.shape, dtype=tiles.dtype)
         if self.mode == "average":
             np.copyto(dX, (dLdY / (kh * kw))[:, :, None, :, None, :])
             return dX
-        by_offset = (2, 4, 0, 1, 3, 5)  # (N, Ho, kh, Wo, kw, C) → (kh, kw, N, Ho, Wo, C)
-        hit = np.empty((kh, kw, *Y.shape), dtype=bool)  # hit[i, j]: offset (i, j) holds its window's maximum
-        np.equal(tiles.transpose(by_offset), Y, out=hit)
-        if np.count_nonzero(hit) != Y.size:  # ties (all-zero windows after a ReLU): the first one wins
-            unrouted = np.ones(Y.shape, dtype=bool)
-            for first in hit.reshape(kh * kw, *Y.shape):  # offsets in row-major order, each contiguous
-                first &= unrouted
-                unrouted ^= first
-        np.multiply(hit, dLdY, out=dX.transpose(by_offset))
+        row_arg, col_arg = self._from_cache("row_arg", "col_arg")
+        chosen = np.empty(Y.shape, dtype=bool)
+        for i in range(kh):
+            dY_row = dLdY * np.equal(row_arg, i, out=chosen)  # dY of the windows whose maximum is in row i
+            for j in range(kw):
+                np.multiply(dY_row, np.equal(col_arg[:, :, i], j, out=chosen), out=dX[:, :, i, :, j])
         return dX
+
+
+def first_max(slabs: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """(M, arg): the elementwise maximum M of slabs a₀ … aₙ (a new array) and the index
+    of the first slab that holds it (arg only grows, since k does: arg = max(arg, k·[aₖ > M]))."""
+    M = slabs[0].copy()
+    arg = np.zeros(M.shape, dtype=np.min_scalar_type(len(slabs) - 1))
+    above = np.empty(M.shape, dtype=bool)
+    for k, a in enumerate(slabs[1:], start=1):
+        np.greater(a, M, out=above)
+        np.maximum(M, a, out=M)
+        np.maximum(arg, above * arg.dtype.type(k), out=arg)
+    return M, arg
 
 
 def fold(combine, arrays: list[np.ndarray]) -> np.ndarray:
