@@ -232,3 +232,21 @@ def test_fused_col2im_equals_the_unfused_reference(n, h, w, c, f, kh, kw, sh, sw
     dcols = (dZ.reshape(-1, f) @ W.reshape(-1, f).T).reshape(n, *out_hw, kh, kw, c)  # dZ₂ W₂ᵀ, materialised
     fused = col2im_product(dZ, W, (n, h, w, c), (sh, sw))
     assert_close(fused, unfused_col2im(dcols, (n, h, w, c), (kh, kw), out_hw, (sh, sw)), what="col2im")
+
+
+@given(n=st.integers(1, 3), h=st.integers(1, 9), w=st.integers(1, 9), c=st.integers(1, 6), kh=st.integers(1, 4),
+       kw=st.integers(1, 4), sh=st.integers(1, 3), sw=st.integers(1, 3), seed=st.integers(0, 2**32 - 1))
+def test_im2col_rows_are_the_windows_in_either_layout(n, h, w, c, kh, kw, sh, sw, seed):
+    """Few channels (the offset-by-offset copy) and many (one strided copy): the same
+    windows, by definition cols[n, y, x, i, j] = X_pad[n, sh·y + i, sw·x + j], and the
+    matrix a view of them (no second copy)."""
+    from backproplab.nn.layers.im2col import im2col, output_shape
+
+    assume(kh <= h and kw <= w)
+    X_pad = np.random.default_rng(seed).standard_normal((n, h, w, c))
+    out_hw = output_shape((h, w), (kh, kw), ((0, 0), (0, 0)), (sh, sw), "test")
+    cols = im2col(X_pad, (kh, kw), out_hw, (sh, sw))
+    for y in range(out_hw[0]):
+        for x in range(out_hw[1]):
+            np.testing.assert_array_equal(cols[:, y, x], X_pad[:, sh * y: sh * y + kh, sw * x: sw * x + kw])
+    assert np.shares_memory(cols.reshape(-1, kh * kw * c), cols)

@@ -82,12 +82,28 @@ def window_slice(i: int, j: int, out_hw: tuple[int, int], stride: tuple[int, int
     return (slice(None), slice(i, i + sh * (Ho - 1) + 1, sh), slice(j, j + sw * (Wo - 1) + 1, sw))
 
 
+#: below this many input channels, im2col lays the windows out offset by offset (see im2col)
+FEW_CHANNELS = 4
+
+
 def im2col(X_pad: np.ndarray, kernel_shape, out_hw, stride) -> np.ndarray:
-    """X_pad (N, Hp, Wp, C) → cols (N, Ho, Wo, kh, kw, C), a contiguous copy.
+    """X_pad (N, Hp, Wp, C) → cols (N, Ho, Wo, kh, kw, C), every window's elements in one
+    copy, so that ``cols.reshape(N·Ho·Wo, kh·kw·C)`` is the im2col matrix without another.
 
     A strided view holds every window without copying; one copy lays them out as rows.
+    With few channels (an image's 1 or 3) a row is kh·kw·C scattered elements, and that
+    copy moves them one by one; then the copy is made per kernel offset (i, j) instead, each
+    a block of whole image rows, into memory ordered (kh, kw, C, N, Ho, Wo) — the matrix's
+    transpose, which the matrix products take as it is.
     """
     (sh, sw), (Ho, Wo) = stride, out_hw
+    (kh, kw), C = kernel_shape, X_pad.shape[3]
+    if C < FEW_CHANNELS:
+        cols_T = np.empty((kh, kw, C, X_pad.shape[0], Ho, Wo), dtype=X_pad.dtype)
+        for i in range(kh):
+            for j in range(kw):
+                cols_T[i, j] = X_pad[window_slice(i, j, out_hw, stride)].transpose(3, 0, 1, 2)
+        return cols_T.transpose(3, 4, 5, 0, 1, 2)
     windows = sliding_window_view(X_pad, kernel_shape, axis=(1, 2))  # (N, Hp-kh+1, Wp-kw+1, C, kh, kw)
     windows = windows[:, : sh * (Ho - 1) + 1 : sh, : sw * (Wo - 1) + 1 : sw]
     return np.ascontiguousarray(windows.transpose(0, 1, 2, 4, 5, 3))
