@@ -103,33 +103,40 @@ class Pool2D(Layer):
         return X_pad.reshape(N, Ho, kh, Wo, kw, C)
 
     def _max_tiles(self, X_pad: np.ndarray, out_hw) -> np.ndarray:
-        """Max pooling of tiling windows, keeping where each maximum came from: the
-        maximum over each window's columns j first (col_arg, the first maximal j of every
-        row of the window), then over its rows i (row_arg, the first row whose maximum is
-        the window's). The element chosen is the first maximum in row-major (i, j) order."""
+        """Max pooling of tiling windows, keeping in ``arg`` (N, Ho, Wo, C) the row-major
+        index i·kw + j of each window's first maximal element (the one torch picks).
+
+        The rows of a window first, whole image rows at a time: each window column j gets
+        its maximum and the first row i_j that holds it. Then the columns, left to right: a
+        column takes over when its maximum is larger, or equal and at a smaller index
+        i_j·kw + j (an earlier row; within a row, the leftmost column came first)."""
         (kh, kw), (Ho, Wo) = self.kernel_shape, out_hw
-        N, Hp, _, C = X_pad.shape
-        columns = X_pad.reshape(N, Hp, Wo, kw, C)
-        row_max, col_arg = first_max([columns[:, :, :, j] for j in range(kw)])  # (N, Hp, Wo, C) each
-        rows = row_max.reshape(N, Ho, kh, Wo, C)
-        Y, row_arg = first_max([rows[:, :, i] for i in range(kh)])  # (N, Ho, Wo, C) each
-        self.cache.update(row_arg=row_arg, col_arg=col_arg.reshape(N, Ho, kh, Wo, C))
+        N, _, _, C = X_pad.shape
+        tiles = X_pad.reshape(N, Ho, kh, Wo, kw, C)
+        col_max, row_of = first_max([tiles[:, :, i] for i in range(kh)])  # (N, Ho, Wo, kw, C) each
+        index = row_of.astype(np.min_scalar_type(kh * kw - 1)) * kw  # i_j·kw, then + j below
+        Y, arg = col_max[:, :, :, 0].copy(), index[:, :, :, 0].copy()  # (N, Ho, Wo, C) each
+        for j in range(1, kw):
+            m_j, k_j = col_max[:, :, :, j], index[:, :, :, j] + j
+            takes_over = (m_j > Y) | ((m_j == Y) & (k_j < arg))
+            np.maximum(Y, m_j, out=Y)
+            arg ^= (arg ^ k_j) * takes_over  # arg = k_j where the column takes over (np.where is slower)
+        self.cache["arg"] = arg
         return Y
 
     def _backward_tiles(self, tiles: np.ndarray, Y: np.ndarray, dLdY: np.ndarray) -> np.ndarray:
         """The input gradient as tiles (N, Ho, kh, Wo, kw, C), each written once (no zeros
-        first): max pooling routes dY to (row_arg, col_arg[row_arg])."""
+        first): max pooling routes dY to the element at index arg = i·kw + j."""
         kh, kw = self.kernel_shape
         dX = np.empty(tiles.shape, dtype=tiles.dtype)
         if self.mode == "average":
             np.copyto(dX, (dLdY / (kh * kw))[:, :, None, :, None, :])
             return dX
-        row_arg, col_arg = self._from_cache("row_arg", "col_arg")
+        (arg,) = self._from_cache("arg")
         chosen = np.empty(Y.shape, dtype=bool)
         for i in range(kh):
-            dY_row = dLdY * np.equal(row_arg, i, out=chosen)  # dY of the windows whose maximum is in row i
             for j in range(kw):
-                np.multiply(dY_row, np.equal(col_arg[:, :, i], j, out=chosen), out=dX[:, :, i, :, j])
+                np.multiply(dLdY, np.equal(arg, i * kw + j, out=chosen), out=dX[:, :, i, :, j])
         return dX
 
 
