@@ -250,3 +250,18 @@ def test_im2col_rows_are_the_windows_in_either_layout(n, h, w, c, kh, kw, sh, sw
         for x in range(out_hw[1]):
             np.testing.assert_array_equal(cols[:, y, x], X_pad[:, sh * y: sh * y + kh, sw * x: sw * x + kw])
     assert np.shares_memory(cols.reshape(-1, kh * kw * c), cols)
+
+
+def test_max_pool_backward_after_an_evaluation_forward_still_routes_to_the_first_maximum(rng):
+    """In evaluation mode the tiled forward keeps no arg-max (it is not needed to predict);
+    a backward pass after it (a saliency map, a gradient check) still matches torch."""
+    X = rng.integers(0, 3, (2, 4, 6, 3)).astype(np.float64)  # ties in most windows
+    layer = Pool2D((2, 2), mode="max")
+    layer.training = False
+    Y = layer.forward(X)
+    dY = rng.standard_normal(Y.shape)
+    dX = layer.backward(dY)
+    x, y = torch_pool(X, dict(kernel=(2, 2), stride=None, pad=(0, 0), mode="max"))
+    y.backward(torch.tensor(dY))
+    assert_close(Y, y.detach().numpy(), tol=0, what="forward")
+    assert_close(dX, x.grad.numpy(), what="dX")

@@ -57,7 +57,7 @@ class Pool2D(Layer):
         combine = np.maximum if self.mode == "max" else np.add
         tiles = self._tiles(X_pad, out_hw)
         self.cache = {"X_pad": X_pad, "out_hw": out_hw}
-        if tiles is not None and self.mode == "max":
+        if tiles is not None and self.mode == "max" and self.training:  # with where each maximum lies
             Y = self._max_tiles(X_pad, out_hw)
         elif tiles is not None:  # rows of a window first (whole image rows), then its columns
             rows = fold(combine, [tiles[:, :, i] for i in range(kh)])  # (N, Ho, Wo, kw, C)
@@ -75,7 +75,7 @@ class Pool2D(Layer):
             raise ValueError(f"Pool2D.backward expects dLdY of shape {Y.shape}; got {dLdY.shape}")
         kh, kw = self.kernel_shape
         tiles = self._tiles(X_pad, out_hw)
-        if tiles is not None:
+        if tiles is not None and (self.mode == "average" or "arg" in self.cache):  # (no arg after an eval forward)
             return unpad(self._backward_tiles(tiles, Y, dLdY).reshape(X_pad.shape), self.pads)
         dX_pad = np.zeros_like(X_pad)
         if self.mode == "max":
