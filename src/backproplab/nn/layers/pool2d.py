@@ -58,7 +58,7 @@ class Pool2D(Layer):
         tiles = self._tiles(X_pad, out_hw)
         self.cache = {"X_pad": X_pad, "out_hw": out_hw}
         if tiles is not None and self.mode == "max" and self.training:  # with where each maximum lies
-            Y = self._max_tiles(X_pad, out_hw)
+            Y = self._max_tiles(tiles)
         elif tiles is not None:  # rows of a window first (whole image rows), then its columns
             rows = fold(combine, [tiles[:, :, i] for i in range(kh)])  # (N, Ho, Wo, kw, C)
             Y = fold(combine, [rows[:, :, :, j] for j in range(kw)])
@@ -102,17 +102,15 @@ class Pool2D(Layer):
             return None
         return X_pad.reshape(N, Ho, kh, Wo, kw, C)
 
-    def _max_tiles(self, X_pad: np.ndarray, out_hw) -> np.ndarray:
-        """Max pooling of tiling windows, keeping in ``arg`` (N, Ho, Wo, C) the row-major
+    def _max_tiles(self, tiles: np.ndarray) -> np.ndarray:
+        """Max pooling of tiling windows (N, Ho, kh, Wo, kw, C), keeping in ``arg`` (N, Ho, Wo, C) the row-major
         index i·kw + j of each window's first maximal element (the one torch picks).
 
         The rows of a window first, whole image rows at a time: each window column j gets
         its maximum and the first row i_j that holds it. Then the columns, left to right: a
         column takes over when its maximum is larger, or equal and at a smaller index
         i_j·kw + j (an earlier row; within a row, the leftmost column came first)."""
-        (kh, kw), (Ho, Wo) = self.kernel_shape, out_hw
-        N, _, _, C = X_pad.shape
-        tiles = X_pad.reshape(N, Ho, kh, Wo, kw, C)
+        kh, kw = self.kernel_shape
         col_max, row_of = first_max([tiles[:, :, i] for i in range(kh)])  # (N, Ho, Wo, kw, C) each
         index = row_of.astype(np.min_scalar_type(kh * kw - 1)) * kw  # i_j·kw, then + j below
         Y, arg = col_max[:, :, :, 0].copy(), index[:, :, :, 0].copy()  # (N, Ho, Wo, C) each
