@@ -111,7 +111,8 @@ def fetch_to_cache() -> Path:
 def load(data_dir=None, download: bool = False) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """{"train": (X, y), "test": (X, y)} as NHWC uint8 from the first folder discovery finds."""
     folder = find_data(SPEC, data_dir, download)
-    return prepared.cached("cifar10", [folder / f for f in FILES], lambda: read_folder(folder), check_splits)
+    return prepared.cached("cifar10", [folder / f for f in FILES], lambda: read_folder(folder),
+                           prepared.image_splits_check("CIFAR-10", (32, 32, 3), len(CLASSES)))
 
 
 def read_folder(folder: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -119,15 +120,6 @@ def read_folder(folder: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     parts = [read_batch(folder / f) for f in TRAIN_FILES]
     train = (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]))
     return {"train": train, "test": read_batch(folder / "test_batch")}
-
-
-def check_splits(splits: dict[str, tuple[np.ndarray, np.ndarray]]) -> None:
-    """DataError unless the splits are as ``read_folder`` returns them."""
-    for part, (X, y) in splits.items():
-        if X.dtype != np.uint8 or X.ndim != 4 or X.shape[1:] != (32, 32, 3) or y.dtype != np.int64 or \
-                y.shape != (len(X),) or (y.size and not 0 <= y.min() <= y.max() < len(CLASSES)):
-            raise DataError(f"prepared CIFAR-10 {part} split: {X.dtype} {X.shape}, labels {y.dtype} {y.shape}")
-
 
 
 def read_image_array(path: str | Path) -> np.ndarray:

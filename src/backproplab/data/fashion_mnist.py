@@ -69,7 +69,7 @@ def load(data_dir=None, download: bool = False) -> dict[str, tuple[np.ndarray, n
     """{"train": (X, y), "test": (X, y)} from the first folder discovery finds."""
     folder = find_data(SPEC, data_dir, download)
     return prepared.cached("fashion-mnist", [folder / f for f in SPEC.files], lambda: read_folder(folder),
-                           check_splits)
+                           prepared.image_splits_check("Fashion-MNIST", (28, 28), len(CLASSES)))
 
 
 def read_folder(folder: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -78,10 +78,3 @@ def read_folder(folder: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         "test": read_pair(folder / "t10k-images-idx3-ubyte.gz", folder / "t10k-labels-idx1-ubyte.gz"),
     }
 
-
-def check_splits(splits: dict[str, tuple[np.ndarray, np.ndarray]]) -> None:
-    """DataError unless the splits are as ``read_folder`` returns them."""
-    for part, (X, y) in splits.items():
-        if X.dtype != np.uint8 or X.ndim != 3 or X.shape[1:] != (28, 28) or y.dtype != np.int64 or \
-                y.shape != (len(X),) or (y.size and not 0 <= y.min() <= y.max() < len(CLASSES)):
-            raise DataError(f"prepared Fashion-MNIST {part} split: {X.dtype} {X.shape}, labels {y.dtype} {y.shape}")

@@ -33,6 +33,19 @@ Splits = dict[str, tuple[np.ndarray, np.ndarray]]
 MAX_BYTES = 2**29
 
 
+def image_splits_check(name: str, image_shape: tuple[int, ...], n_classes: int) -> Callable[[Splits], None]:
+    """A ``check`` for splits of uint8 images of ``image_shape`` with int64 labels below
+    ``n_classes``, as the image readers return them; it raises DataError otherwise."""
+
+    def check(splits: Splits) -> None:
+        for part, (X, y) in splits.items():
+            if X.dtype != np.uint8 or X.shape[1:] != image_shape or y.dtype != np.int64 or \
+                    y.shape != (len(X),) or (y.size and not 0 <= y.min() <= y.max() < n_classes):
+                raise DataError(f"prepared {name} {part} split: {X.dtype} {X.shape}, labels {y.dtype} {y.shape}")
+
+    return check
+
+
 def key(sources: list[Path]) -> str:
     """16 hex digits naming the source files as they are now (path, size, mtime)."""
     facts = [VERSION]
