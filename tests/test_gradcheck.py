@@ -23,9 +23,11 @@ def test_relative_error_of_zeros():
 def test_table_covers_every_component_and_passes():
     rows = gradient_check_table(seed=3)
     components = {r.component.split("(")[0] for r in rows}
-    assert {"Linear", "Sigmoid", "TanH", "ReLU", "Softmax", "CrossEntropy", "FullyConnected",
-            "Conv2D", "Pool2D", "Flatten", "Dropout"} <= components
-    assert {("FullyConnected(relu)", "W"), ("FullyConnected(relu)", "b"), ("FullyConnected(relu)", "X")} <= {
+    assert {"Linear", "Sigmoid", "TanH", "ReLU", "Softmax", "CrossEntropy", "L2", "FullyConnected", "Elman",
+            "Conv2D", "Pool2D", "Flatten", "BatchNorm", "BatchNorm1D", "Dropout"} <= components
+    assert {("FullyConnected(relu)", "W"), ("FullyConnected(relu)", "b"), ("FullyConnected(relu)", "X"),
+            ("L2(half)", "Y_hat"), ("L2(mean)", "Y_hat"), ("BatchNorm1D(train)", "gamma"),
+            *((f"Elman({act}, 3 time steps)", wrt) for act in ("tanh", "relu") for wrt in ("X", "W", "U", "b"))} <= {
         (r.component, r.wrt) for r in rows}
     assert all(r.passed for r in rows), [r for r in rows if not r.passed]
 

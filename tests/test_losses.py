@@ -1,4 +1,4 @@
-"""Cross-entropy against torch (float64), finite differences, the zero guard and bad input."""
+"""Cross-entropy and L2 against torch (float64), finite differences, the zero guard and bad input."""
 
 import numpy as np
 import pytest
@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from backproplab.nn.activations import Softmax
 from backproplab.nn.gradcheck import check_gradients
-from backproplab.nn.losses import CrossEntropy, initialize_loss, one_hot
+from backproplab.nn.losses import L2, CrossEntropy, initialize_loss, one_hot
 from conftest import assert_close
 
 
@@ -121,3 +121,69 @@ def test_soft_targets_match_torch(m, k, eps, seed):
     Y_hat = softmax.forward(Z)
     assert_close(loss.forward(Y, Y_hat), ref.item(), what="soft cross-entropy")
     assert_close(softmax.backward(Z, loss.backward(Y, Y_hat)), z.grad.numpy(), what="soft dZ", tol=1e-9)
+
+
+# -- L2 -----------------------------------------------------------------------------------
+
+
+@given(m=st.integers(1, 64), k=st.integers(1, 8), half=st.booleans(), seed=st.integers(0, 2**32 - 1))
+def test_l2_matches_torch(m, k, half, seed):
+    """J = (1/(2m)) Σ‖y − ŷ‖² (half) or (1/m) Σ‖y − ŷ‖²: torch's summed mse_loss over m, halved or not."""
+    rng = np.random.default_rng(seed)
+    Y, Y_hat = rng.standard_normal((m, k)), rng.standard_normal((m, k)) * 2
+    p = torch.tensor(Y_hat, requires_grad=True)
+    ref = torch.nn.functional.mse_loss(p, torch.tensor(Y), reduction="sum") / m * (0.5 if half else 1.0)
+    ref.backward()
+    loss = L2(half=half)
+    value = loss.forward(Y, Y_hat)
+    assert isinstance(value, float)
+    assert_close(value, ref.item(), what="L2 value")
+    assert_close(loss.backward(Y, Y_hat), p.grad.numpy(), what="L2 gradient")
+    assert_close(loss.backward(Y, Y_hat), (Y_hat - Y) / m * (1 if half else 2), what="L2 gradient formula")
+
+
+@given(m=st.integers(1, 8), k=st.integers(1, 4), half=st.booleans(), seed=st.integers(0, 2**32 - 1))
+def test_l2_finite_differences(m, k, half, seed):
+    rng = np.random.default_rng(seed)
+    Y, Y_hat = rng.standard_normal((m, k)), rng.standard_normal((m, k))
+    loss = L2(half=half)
+    assert check_gradients(lambda P: loss.forward(Y, P), loss.backward(Y, Y_hat), Y_hat, 1.0) < 1e-7
+
+
+def test_l2_conventions_and_the_homeworks_single_output():
+    """Y (m, 1): half=False is torch's mse_loss (the mean), the default half=True its half."""
+    Y, Y_hat = np.array([[1.0], [2.0], [0.0]]), np.array([[0.0], [2.0], [2.0]])  # errors 1, 0, 2
+    assert L2().half and L2().forward(Y, Y_hat) == 5 / 6 and L2(half=False).forward(Y, Y_hat) == 5 / 3
+    mse = torch.nn.functional.mse_loss(torch.tensor(Y_hat), torch.tensor(Y)).item()
+    assert_close(L2(half=False).forward(Y, Y_hat), mse, what="mse_loss")
+    np.testing.assert_allclose(L2().backward(Y, Y_hat), [[-1 / 3], [0], [2 / 3]])
+    assert L2().forward(Y, Y.copy()) == 0.0
+    assert isinstance(initialize_loss("l2"), L2) and not initialize_loss("l2", half=False).half
+
+
+def test_l2_keeps_the_dtype_of_y_hat_and_takes_integer_targets():
+    Y_hat = np.array([[0.5], [1.5]], dtype=np.float32)
+    assert L2().backward(np.array([[0], [1]]), Y_hat).dtype == np.float32
+    assert L2().forward(np.array([[0], [1]]), Y_hat) == pytest.approx(0.125)
+
+
+def test_l2_bad_inputs_are_clear_errors():
+    loss = L2()
+    with pytest.raises(ValueError, match=r"same shape.*\(3, 1\).*\(3, 2\)"):
+        loss.forward(np.zeros((3, 1)), np.zeros((3, 2)))
+    with pytest.raises(ValueError, match=r"non-empty matrix \(m, k\).*\(3,\).*reshape\(-1, 1\)"):
+        loss.backward(np.zeros(3), np.zeros(3))
+    with pytest.raises(ValueError, match=r"non-empty matrix"):
+        loss.forward(np.zeros((0, 1)), np.zeros((0, 1)))
+    with pytest.raises(ValueError, match="Y_hat contains NaN or inf"):
+        loss.forward(np.zeros((2, 1)), np.array([[np.inf], [0.0]]))
+    with pytest.raises(ValueError, match="Y contains NaN or inf"):
+        loss.backward(np.array([[np.nan], [0.0]]), np.zeros((2, 1)))
+    with pytest.raises(ValueError, match="Y_hat must be a floating-point numpy array"):
+        loss.forward(np.zeros((2, 1)), np.zeros((2, 1), dtype=np.int64))
+    with pytest.raises(ValueError, match="Y must be a real numpy array"):
+        loss.forward([[0.0], [1.0]], np.zeros((2, 1)))
+    with pytest.raises(ValueError, match="half must be True"):
+        L2(half="yes")
+    with pytest.raises(ValueError, match="bad arguments for loss 'l2'"):
+        initialize_loss("l2", label_smoothing=0.1)

@@ -9,9 +9,9 @@
 
 from .activations import initialize_activation
 from .gradcheck import check_gradients, format_table, gradient_check_table
-from .layers import (ActivationLayer, BatchNorm, Conv2D, Dropout, Flatten, FullyConnected, Layer, Pool2D,
-                     initialize_layer)
-from .losses import CrossEntropy, one_hot
+from .layers import (ActivationLayer, BatchNorm, BatchNorm1D, Conv2D, Dropout, Elman, Flatten, FullyConnected, Layer,
+                     Pool2D, initialize_layer)
+from .losses import L2, CrossEntropy, initialize_loss, one_hot
 from .models import NeuralNetwork
 from .optimizers import SGD, Adam, initialize_optimizer
 from .schedulers import Constant, Cosine, Exponential, initialize_scheduler
@@ -20,9 +20,9 @@ from .weights import initialize_weights
 
 __all__ = [
     "NeuralNetwork", "History", "batch_slices",
-    "Layer", "FullyConnected", "Conv2D", "Pool2D", "Flatten", "BatchNorm", "Dropout", "ActivationLayer",
-    "initialize_layer", "initialize_activation", "initialize_weights",
-    "CrossEntropy", "one_hot",
+    "Layer", "FullyConnected", "Elman", "Conv2D", "Pool2D", "Flatten", "BatchNorm", "BatchNorm1D", "Dropout",
+    "ActivationLayer", "initialize_layer", "initialize_activation", "initialize_weights",
+    "CrossEntropy", "L2", "initialize_loss", "one_hot",
     "SGD", "Adam", "initialize_optimizer", "Constant", "Exponential", "Cosine", "initialize_scheduler",
     "check_gradients", "gradient_check_table", "format_table",
 ]

@@ -64,7 +64,7 @@ def check_gradients(
 @dataclass
 class GradcheckRow:
     component: str  # e.g. "FullyConnected(relu)"
-    wrt: str  # "X", "W", "b", "Z" or "Y_hat"
+    wrt: str  # "X", a parameter ("W", "U", "b", "gamma", "beta"), "Z" or "Y_hat"
     shape: tuple[int, ...]
     error: float
 
@@ -87,29 +87,55 @@ def _layer_rows(name: str, layer, X: np.ndarray, rng: np.random.Generator) -> li
 
 
 def gradient_check_table(seed: int = 0) -> list[GradcheckRow]:
-    """Check every activation, the loss and every layer in float64 on random inputs."""
-    from .activations import ACTIVATIONS
-    from .layers import BatchNorm, Conv2D, Dropout, Flatten, FullyConnected, Pool2D
-    from .losses import CrossEntropy
-
+    """Check every activation, every loss and every layer in float64 on random inputs."""
     rng = np.random.default_rng(seed)
-    rows: list[GradcheckRow] = []
+    return [*_activation_rows(rng), *_loss_rows(rng), *_dense_rows(rng), *_image_rows(rng),
+            *_normalisation_rows(rng), *_dropout_rows(rng, seed)]
+
+
+def _activation_rows(rng: np.random.Generator) -> list[GradcheckRow]:
+    from .activations import ACTIVATIONS
+
+    rows = []
     for name in ["linear", "sigmoid", "tanh", "relu", "arctan", "softmax"]:
         act = ACTIVATIONS[name]()
         Z = rng.standard_normal((4, 5))
         dY = rng.standard_normal(Z.shape)
         rows.append(GradcheckRow(f"{type(act).__name__}", "Z", Z.shape,
                                  check_gradients(act.forward, act.backward(Z, dY), Z, dY)))
+    return rows
 
-    loss = CrossEntropy()
-    Y = np.eye(5)[rng.integers(0, 5, size=4)]
-    Y_hat = rng.dirichlet(np.ones(5), size=4)
-    rows.append(GradcheckRow("CrossEntropy", "Y_hat", Y_hat.shape,
-                             check_gradients(lambda P: loss.forward(Y, P), loss.backward(Y, Y_hat), Y_hat, 1.0)))
 
+def _loss_rows(rng: np.random.Generator) -> list[GradcheckRow]:
+    from .losses import L2, CrossEntropy
+
+    def row(name, loss, Y, Y_hat):
+        return GradcheckRow(name, "Y_hat", Y_hat.shape,
+                            check_gradients(lambda P: loss.forward(Y, P), loss.backward(Y, Y_hat), Y_hat, 1.0))
+
+    rows = [row("CrossEntropy", CrossEntropy(), np.eye(5)[rng.integers(0, 5, size=4)],
+                rng.dirichlet(np.ones(5), size=4))]
+    Y, Y_hat = rng.standard_normal((4, 2)), rng.standard_normal((4, 2))  # L2's targets are any reals
+    return rows + [row("L2(half)", L2(half=True), Y, Y_hat), row("L2(mean)", L2(half=False), Y, Y_hat)]
+
+
+def _dense_rows(rng: np.random.Generator) -> list[GradcheckRow]:
+    from .layers import Elman, FullyConnected
+
+    rows = []
     for act in ["linear", "relu", "tanh", "softmax"]:
         layer = FullyConnected(3, activation=act, rng=rng)
         rows += _layer_rows(f"FullyConnected({act})", layer, rng.standard_normal((4, 6)), rng)
+    for act in ["tanh", "relu"]:
+        layer = Elman(3, activation=act, rng=rng)
+        rows += _layer_rows(f"Elman({act}, 3 time steps)", layer, rng.standard_normal((4, 5, 3)), rng)  # (m, n_in, T)
+    return rows
+
+
+def _image_rows(rng: np.random.Generator) -> list[GradcheckRow]:
+    from .layers import Conv2D, Flatten, Pool2D
+
+    rows = []
     X_img = rng.standard_normal((2, 7, 6, 3))
     for stride, pad in [(1, "same"), (2, "valid"), (2, 1)]:
         layer = Conv2D(4, kernel_shape=(3, 2), activation="relu", stride=stride, pad=pad, rng=rng)
@@ -118,12 +144,25 @@ def gradient_check_table(seed: int = 0) -> list[GradcheckRow]:
         for stride, pad in [(None, 0), (1, 1)]:
             layer = Pool2D((2, 3), mode=mode, stride=stride, pad=pad)
             rows += _layer_rows(f"Pool2D({mode}, 2x3, stride {stride or 'kernel'}, pad {pad})", layer, X_img, rng)
-    rows += _layer_rows("Flatten", Flatten(), X_img, rng)
-    for X in [rng.standard_normal((5, 4)), X_img]:
-        layer = BatchNorm()
+    return rows + _layer_rows("Flatten", Flatten(), X_img, rng)
+
+
+def _normalisation_rows(rng: np.random.Generator) -> list[GradcheckRow]:
+    from .layers import BatchNorm, BatchNorm1D
+
+    rows = []
+    for name, layer, X in [("BatchNorm(2-D input)", BatchNorm(), rng.standard_normal((5, 4))),
+                           ("BatchNorm(4-D input)", BatchNorm(), rng.standard_normal((2, 7, 6, 3))),
+                           ("BatchNorm1D(train)", BatchNorm1D(), rng.standard_normal((5, 4)))]:
         layer.forward(X)
         layer.parameters["gamma"] = rng.standard_normal(layer.parameters["gamma"].shape)
-        rows += _layer_rows(f"BatchNorm({X.ndim}-D input)", layer, X, rng)
+        rows += _layer_rows(name, layer, X, rng)
+    return rows
+
+
+def _dropout_rows(rng: np.random.Generator, seed: int) -> list[GradcheckRow]:
+    from .layers import Dropout
+
     dropout = Dropout(0.3)
 
     def dropout_forward(X: np.ndarray) -> np.ndarray:
@@ -132,9 +171,7 @@ def gradient_check_table(seed: int = 0) -> list[GradcheckRow]:
 
     X = rng.standard_normal((4, 6))
     dY = rng.standard_normal(dropout_forward(X).shape)
-    rows.append(GradcheckRow("Dropout(p=0.3)", "X", X.shape,
-                             check_gradients(dropout_forward, dropout.backward(dY), X, dY)))
-    return rows
+    return [GradcheckRow("Dropout(p=0.3)", "X", X.shape, check_gradients(dropout_forward, dropout.backward(dY), X, dY))]
 
 
 def format_table(rows: list[GradcheckRow]) -> str:

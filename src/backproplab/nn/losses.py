@@ -1,8 +1,10 @@
-"""Loss functions: the cost L(Y, Ŷ) of a batch and its gradient ∂L/∂Ŷ.
+"""Loss functions: the cost L(Y, Ŷ) of a batch and its gradient ∂L/∂Ŷ, both (m, k).
 
-Y is the target — one-hot for hard labels, or any probability distribution per row (a
-mixup of two one-hot rows) — and Ŷ the predicted class probabilities, both (m, k).
-The derivation is in ``docs/derivations.md`` (section "Cross-entropy").
+``CrossEntropy``: Y is the target — one-hot for hard labels, or any probability
+distribution per row (a mixup of two one-hot rows) — and Ŷ the predicted class
+probabilities. ``L2``: Y and Ŷ are any real targets and predictions (a regression, e.g.
+the next value of a sequence, (m, 1)). The derivations are in ``docs/derivations.md``
+(sections "Cross-entropy" and "L2 (squared error)").
 """
 
 from __future__ import annotations
@@ -102,11 +104,68 @@ class CrossEntropy(Loss):
         return (-(self._target(Y) / np.maximum(Y_hat, tiny)) / m).astype(Y_hat.dtype, copy=False)
 
 
-LOSSES: dict[str, type[Loss]] = {"cross_entropy": CrossEntropy}
+def check_regression_target(Y: np.ndarray, Y_hat: np.ndarray) -> None:
+    """Raise ValueError unless Y (real) and Ŷ (floating) are finite (m, k) arrays of the same shape."""
+    real = isinstance(Y, np.ndarray) and (np.issubdtype(Y.dtype, np.integer) or np.issubdtype(Y.dtype, np.floating))
+    if not real:
+        raise ValueError(f"Y must be a real numpy array (m, k); got {getattr(Y, 'dtype', type(Y).__name__)}")
+    if not isinstance(Y_hat, np.ndarray) or not np.issubdtype(Y_hat.dtype, np.floating):
+        raise ValueError("Y_hat must be a floating-point numpy array (m, k), the network's output; got "
+                         f"{getattr(Y_hat, 'dtype', type(Y_hat).__name__)}")
+    if Y.shape != Y_hat.shape:
+        raise ValueError(
+            f"Y and Y_hat must have the same shape (m, k); got Y {Y.shape} and Y_hat {Y_hat.shape}"
+        )
+    if Y.ndim != 2 or Y.shape[0] == 0:
+        raise ValueError(f"Y must be a non-empty matrix (m, k), one row per example; got shape {Y.shape} "
+                         "(a single output per example is (m, 1): Y.reshape(-1, 1))")
+    if not np.all(np.isfinite(Y)):
+        raise ValueError("Y contains NaN or inf")
+    if not np.all(np.isfinite(Y_hat)):
+        raise ValueError(
+            "Y_hat contains NaN or inf: the network's output is not finite "
+            "(training diverged; lower the learning rate or set clip_norm)"
+        )
+
+
+class L2(Loss):
+    """The squared error, summed over the outputs and averaged over the m examples:
+
+        half=True  (the homework, Spring 2021–23):  L = (1/(2m)) Σ_i ‖y_i − ŷ_i‖²,   ∂L/∂Ŷ = (Ŷ − Y)/m
+        half=False (the homework, Spring 2020):     L = (1/m) Σ_i ‖y_i − ŷ_i‖²,      ∂L/∂Ŷ = 2(Ŷ − Y)/m
+
+    Y and Ŷ are (m, k), k outputs per example (the homework's are (m, 1)). With k = 1,
+    half=False is PyTorch's ``mse_loss`` (the mean over the batch); for k > 1 the sum over
+    the outputs makes it k times ``mse_loss``, which averages over every entry.
+    """
+
+    def __init__(self, half: bool = True) -> None:
+        if not isinstance(half, (bool, np.bool_)):
+            raise ValueError(f"L2 half must be True (the ½ convention) or False; got {half!r}")
+        self.half = bool(half)
+
+    def forward(self, Y, Y_hat):
+        check_regression_target(Y, Y_hat)
+        m = Y.shape[0]
+        return float(np.sum(np.square(Y - Y_hat)) / (2 * m if self.half else m))
+
+    def backward(self, Y, Y_hat):
+        check_regression_target(Y, Y_hat)
+        m = Y.shape[0]
+        dY_hat = (Y_hat - Y) / m if self.half else 2 * (Y_hat - Y) / m  # (m, k)
+        return dY_hat.astype(Y_hat.dtype, copy=False)
+
+
+LOSSES: dict[str, type[Loss]] = {"cross_entropy": CrossEntropy, "l2": L2}
 
 
 def initialize_loss(name: str, **kwargs) -> Loss:
-    """Return a loss by name ("cross_entropy"), e.g. ``initialize_loss("cross_entropy", label_smoothing=0.1)``."""
+    """Return a loss by name ("cross_entropy" or "l2"), e.g. ``initialize_loss("cross_entropy",
+    label_smoothing=0.1)`` or ``initialize_loss("l2", half=False)``. Unknown names raise
+    KeyError, unknown arguments ValueError."""
     if name not in LOSSES:
         raise KeyError(f"unknown loss {name!r}; expected one of {sorted(LOSSES)}")
-    return LOSSES[name](**kwargs)
+    try:
+        return LOSSES[name](**kwargs)
+    except TypeError as err:
+        raise ValueError(f"bad arguments for loss {name!r}: {err}") from None

@@ -42,7 +42,8 @@ class NeuralNetwork:
         self.layer_specs = [dict(spec) for spec in layers]
         self.loss_name = loss
         self.label_smoothing = label_smoothing
-        self.loss = initialize_loss(loss, label_smoothing=label_smoothing)
+        # only cross-entropy smooths labels; other losses (l2) take no such argument
+        self.loss = initialize_loss(loss, **({"label_smoothing": label_smoothing} if label_smoothing else {}))
         self.optimizer = optimizer if optimizer is not None else SGD(0.01)
         self.seed = int(seed)
         init_seq, noise_seq, shuffle_seq = np.random.SeedSequence(self.seed).spawn(3)

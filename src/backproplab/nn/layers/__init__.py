@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from .activation import ActivationLayer
 from .base import Layer
-from .batch_norm import BatchNorm
+from .batch_norm import BatchNorm, BatchNorm1D
 from .conv2d import Conv2D
 from .dropout import Dropout
+from .elman import Elman
 from .flatten import Flatten
 from .fully_connected import FullyConnected
 from .pool2d import Pool2D
@@ -19,6 +20,9 @@ LAYERS: dict[str, type[Layer]] = {
     "dropout": Dropout,
     "batch_norm": BatchNorm,
     "activation": ActivationLayer,
+    # layers that other terms of the homework have: Elman (Spring 2020), BatchNorm1D (Spring 2025)
+    "elman": Elman,
+    "batchnorm1d": BatchNorm1D,
 }
 
 
@@ -33,4 +37,5 @@ def initialize_layer(name: str, **kwargs) -> Layer:
         raise ValueError(f"bad arguments for layer {name!r}: {err}") from None
 
 
-__all__ = ["Layer", "ActivationLayer", "BatchNorm", "FullyConnected", "Conv2D", "Pool2D", "Flatten", "Dropout", "LAYERS", "initialize_layer"]
+__all__ = ["Layer", "ActivationLayer", "BatchNorm", "BatchNorm1D", "FullyConnected", "Elman", "Conv2D", "Pool2D",
+           "Flatten", "Dropout", "LAYERS", "initialize_layer"]

@@ -95,7 +95,7 @@ class Layer(ABC):
 
     def _set_units(self, n_out, activation: str, weight_init: str, rng) -> None:
         """n_out output units (an integer >= 1), their activation and weight initialiser:
-        what the dense and convolution layers share."""
+        what the dense, recurrent and convolution layers share."""
         from ..activations import initialize_activation
         from ..weights import initialize_weights
 
