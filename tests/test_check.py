@@ -11,8 +11,10 @@ import sys
 import pytest
 
 from backproplab.check.grader import check_package
-from backproplab.check.parts import PART_NAMES
+from backproplab.check.kinds import PART_NAMES
 from check_mutations import CORRECT, MUTATIONS, package_with
+
+CHECK_FIXTURES = CORRECT.parent
 
 
 def run_cli(*args, timeout=300):
@@ -37,17 +39,21 @@ def test_each_mistake_gives_its_verdict_and_cause(tmp_path, mutation):
     assert finding.cause
 
 
-def test_a_mistake_is_not_counted_twice(tmp_path):
-    """A wrong ReLU fails the ReLU parts; the dense layer and the model, which use it, still pass."""
+def test_a_layer_is_judged_with_a_right_activation(tmp_path):
+    """A wrong ReLU fails the ReLU parts; the dense layer is checked with a right activation of
+    its case's list instead (and says so); the model, whose right result the grader computes
+    with its own layers, is wrong and names the part to blame."""
     root = package_with(tmp_path, ("activations.py", "return np.where(Z > 0, dY, 0.0)",
                                    "return np.where(Z > 0, 2 * dY, 0.0)", 1))
     report = check_package(root, parts=["ReLU.*", "FullyConnected.*", "NeuralNetwork.forward", "NeuralNetwork.backward"])
     verdicts = {f.part: f.verdict for f in report.findings}
     assert verdicts == {"ReLU.forward": "pass", "ReLU.backward": "wrong", "FullyConnected.forward": "pass",
                         "FullyConnected.backward": "pass", "NeuralNetwork.forward": "pass",
-                        "NeuralNetwork.backward": "pass"}
+                        "NeuralNetwork.backward": "wrong"}
     dense = next(f for f in report.findings if f.part == "FullyConnected.backward")
-    assert any("your own relu activation" in line for line in dense.detail)
+    assert any("checked with the linear activation: your relu" in line for line in dense.detail)
+    model = next(f for f in report.findings if f.part == "NeuralNetwork.backward")
+    assert model.rule == "model-layers-wrong" and "ReLU.backward" in model.cause
 
 
 def test_a_forward_that_is_wrong_is_told_apart_from_a_backward_that_is(tmp_path):
@@ -83,19 +89,28 @@ def test_printing_megabytes_is_captured_and_cut(tmp_path):
     assert "of 10,000,001 bytes" in printed and len(printed) < 5000
 
 
-def test_an_earlier_terms_package_is_graded_on_what_it_has(tmp_path):
-    """No ArcTan, Pool2D or Flatten: those parts are absent, not counted; the rest passes, exit 0."""
-    root = package_with(tmp_path, ("activations.py", "class ArcTan(", "class _Gone1(", 1),
-                        ("activations.py", '"arctan": ArcTan, ', "", 1),
-                        ("layers.py", "class Pool2D(", "class _Gone2(", 1),
-                        ("layers.py", "class Flatten(", "class _Gone3(", 1))
-    report = check_package(root)
+def test_another_terms_package_is_graded_on_what_its_term_has():
+    """Fall 2023's package (Identity for Linear, FullyConnected only): the classes its term lacks
+    are not counted; everything it has passes; exit 0."""
+    report = check_package(CHECK_FIXTURES / "identity_term")
+    assert report.term.startswith("fa23")
     absent = sorted(f.part for f in report.findings if f.absent)
-    assert absent == sorted(["ArcTan.forward", "ArcTan.backward", "Pool2D.max.forward", "Pool2D.max.backward",
-                             "Pool2D.average.forward", "Pool2D.average.backward", "Flatten.forward",
-                             "Flatten.backward"])
-    assert all(f.verdict == "not implemented" for f in report.findings if f.absent)
+    assert absent == sorted(p for p in PART_NAMES if p.split(".")[0] in ("ArcTan", "Conv2D", "Pool2D", "Flatten")
+                            or p.startswith(("L2.", "BatchNorm1D.", "Elman.")))
+    assert all(f.verdict == "pass" for f in report.findings if not f.absent), report.findings
     assert report.exit_status == 0
+
+
+def test_deleting_an_unfinished_class_does_not_hide_it(tmp_path):
+    """A class of the term's homework that the package lacks is not implemented and counts."""
+    root = package_with(tmp_path, ("layers.py", "class Conv2D(", "class _Gone(", 1))
+    report = check_package(root, parts=["Conv2D.*", "Flatten.forward"])
+    assert {f.part: (f.verdict, f.rule, f.absent) for f in report.findings} == {
+        "Conv2D.forward": ("not implemented", "missing-class", False),
+        "Conv2D.backward": ("not implemented", "missing-class", False), "Flatten.forward": ("pass", None, False)}
+    assert report.exit_status == 1
+    with_rubric = check_package(root, parts=["Conv2D.*", "Flatten.forward"], rubric={"Flatten.forward": 1.0})
+    assert [f.absent for f in with_rubric.findings] == [True, True, False] and with_rubric.exit_status == 0
 
 
 def test_the_blank_starter_is_not_implemented_or_does_not_load(tmp_path):
@@ -123,7 +138,8 @@ def test_json_is_the_only_thing_on_stdout_and_the_exit_status_follows_the_verdic
     done = run_cli(root, "--json", "--parts", "CrossEntropy.*,Linear.forward")
     assert done.returncode == 1, done.stderr
     result = json.loads(done.stdout)
-    assert set(result) == {"path", "seed", "parts", "summary"}
+    assert set(result) == {"path", "seed", "term", "isolation", "parts", "notes", "summary"}
+    assert result["isolation"]["level"] in ("namespaces", "user", "process")
     parts = {p["part"]: p for p in result["parts"]}
     assert set(parts) == {"Linear.forward", "CrossEntropy.forward", "CrossEntropy.backward"}
     assert parts["CrossEntropy.backward"]["verdict"] == "wrong" and parts["CrossEntropy.backward"]["rule"] == "times-m"
@@ -132,19 +148,24 @@ def test_json_is_the_only_thing_on_stdout_and_the_exit_status_follows_the_verdic
 
 
 def test_gradescope_results_with_a_rubric(tmp_path):
+    """The rubric takes --parts' patterns (a later entry wins); parts worth 0 are left out and
+    named; the summary agrees with the score; a cause is printed once per test."""
     root = package_with(tmp_path, ("activations.py", "return np.where(Z > 0, dY, 0.0)", "return dY", 1))
     rubric = tmp_path / "rubric.json"
-    rubric.write_text(json.dumps({"ReLU.backward": 3, "ReLU.forward": 2}))
+    rubric.write_text(json.dumps({"relu": 2, "ReLU.backward": 3, "Linear.*": 1, "Linear.backward": 0}))
     results = tmp_path / "results.json"
-    done = run_cli(root, "--parts", "ReLU.*,Linear.forward", "--gradescope", results, "--rubric", rubric)
+    done = run_cli(root, "--parts", "ReLU.*,Linear.*,Sigmoid.forward", "--gradescope", results, "--rubric", rubric)
     assert done.returncode == 1, done.stderr
     graded = json.loads(results.read_text())
     tests = {t["name"]: t for t in graded["tests"]}
+    assert set(tests) == {"ReLU.forward", "ReLU.backward", "Linear.forward"}
     assert tests["ReLU.forward"]["score"] == 2 and tests["ReLU.forward"]["status"] == "passed"
     assert tests["ReLU.backward"]["score"] == 0 and tests["ReLU.backward"]["max_score"] == 3
-    assert tests["ReLU.backward"]["status"] == "failed" and tests["ReLU.backward"]["output"].startswith("wrong: ")
-    assert tests["Linear.forward"]["max_score"] == 1
-    assert graded["score"] == 3
+    output = tests["ReLU.backward"]["output"]
+    assert tests["ReLU.backward"]["status"] == "failed" and output.startswith("wrong: ")
+    assert output.count("does not match the derivative") == 1, output
+    assert graded["score"] == 3 and "2 of 3 graded parts pass: 3 of 6 points" in graded["output"]
+    assert "Linear.backward" in graded["output"] and "Sigmoid.forward" in graded["output"]
     again = run_cli(root, "--parts", "Linear.forward", "--gradescope", results)
     assert again.returncode == 2 and "--overwrite" in again.stderr and "Traceback" not in again.stderr
 
@@ -154,7 +175,7 @@ def test_gradescope_results_with_a_rubric(tmp_path):
     (["{empty}"], "holds no neural_networks"),
     (["{correct}", "--parts", "Conv3D.*"], "matches no part"),
     (["{correct}", "--timeout", "0"], "--timeout"),
-    (["{correct}", "--rubric", "{rubric}", "--gradescope", "{out}"], "not a part"),
+    (["{correct}", "--rubric", "{rubric}", "--gradescope", "{out}"], "names no part"),
 ])
 def test_usage_errors_are_one_line_and_exit_2(tmp_path, args, message):
     (tmp_path / "empty").mkdir()

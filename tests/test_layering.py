@@ -65,15 +65,33 @@ def test_torch_is_imported_only_by_the_pytorch_modules():
             assert str(path.relative_to(SRC)) in TORCH_MODULES, path
 
 
-def test_the_graders_child_loads_nothing_of_the_grader():
-    """The code that runs beside a learner's package imports numpy, the standard library and
-    (for the model's fallback, lazily) backproplab.nn: nothing that judges."""
-    child_side = {"backproplab.check.child", "backproplab.check.procedures", "backproplab.check.model_procedures"}
-    for name in ("child", "procedures", "model_procedures"):
-        path = SRC / "check" / f"{name}.py"
-        allowed = child_side | {f"{m}.{n}" for m in child_side for n in dir(__import__(m, fromlist=["_"]))}
-        bad = {n for n in imports(path) if n not in allowed and not n.startswith("backproplab.nn")}
+def test_what_the_sandbox_runs_imports_numpy_and_the_standard_library_only(tmp_path):
+    """The grader's modules shipped into the sandbox import no other backproplab module (at
+    any depth), and a copy of them starts the zygote in a Python that sees numpy alone."""
+    from backproplab.check.sandbox import SHIPPED
+
+    shipped = [p for name in SHIPPED for p in (sorted((SRC / "check" / name).glob("*.py"))
+                                              if (SRC / "check" / name).is_dir() else [SRC / "check" / name])]
+    names = {".".join(p.relative_to(SRC.parent).with_suffix("").parts).removesuffix(".__init__") for p in shipped}
+    names.add("backproplab.check")  # "from . import protocol"
+    for path in shipped:
+        bad = {n for n in imports(path) if n not in names and n.rsplit(".", 1)[0] not in names}
         assert not bad, f"{path.relative_to(SRC)} imports {sorted(bad)}"
+    copy = tmp_path / "backproplab_check"
+    copy.mkdir()
+    (copy / "__init__.py").write_text("")
+    for path in shipped:
+        (copy / path.relative_to(SRC / "check")).parent.mkdir(parents=True, exist_ok=True)
+        (copy / path.relative_to(SRC / "check")).write_text(path.read_text())
+    import numpy
+
+    code = ("import sys; sys.path[:0] = [sys.argv[1], sys.argv[2]]; import backproplab_check.zygote; "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'backproplab', 'torch', 'matplotlib'}))")
+    site = str(Path(numpy.__file__).parents[1])
+    out = subprocess.run([sys.executable, "-I", "-S", "-c", code, str(tmp_path), site], capture_output=True,
+                         text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
 
 
 def test_the_library_imports_numpy_and_nothing_else():

@@ -5,8 +5,9 @@ A pipeline's flags come from its settings class (``settings.add_flags``); ``--he
 shows every default. An expected failure (a bad flag, missing or broken data, a run
 folder that cannot be written, a full disk) is one ``error:`` line and exit status 2; a
 failed check exits 1; Ctrl-C or SIGTERM exits 130 saying how to resume. Anything else is
-a bug: one line too, with exit status 1 and how to see the traceback (``--debug``, or
-``BACKPROPLAB_DEBUG=1``).
+a bug: one line too, with exit status 3 and how to see the traceback (``--debug``, or
+``BACKPROPLAB_DEBUG=1``). Every message is shown through ``check.text.visible``: a file
+name or a learner's text with control characters cannot act on the terminal.
 """
 
 from __future__ import annotations
@@ -18,7 +19,11 @@ import signal
 import sys
 
 from . import __version__, settings
+from .check.text import visible
 from .errors import BackproplabError, UsageError
+
+#: the exit status of a bug (distinct from 1, a failed check, and 2, a usage error)
+INTERNAL_ERROR = 3
 
 DESCRIPTION = """backproplab: a NumPy neural-network library whose every gradient is checked, the pipelines
 of the homework it grew out of (Iris, Fashion-MNIST, CIFAR-10), and a grader for your own homework."""
@@ -222,14 +227,14 @@ def main(argv: list[str] | None = None) -> int:
         if debug:
             raise
         what = "out of memory" if isinstance(err, MemoryError) else _one_line(err)
-        print(f"{prefix}: error: {what}", file=sys.stderr)
+        print(f"{prefix}: error: {visible(what, keep_newlines=True)}", file=sys.stderr)
         return 2
     except Exception as err:  # a bug: still one line, and how to see the traceback
         if debug:
             raise
-        print(f"{prefix}: internal error: {type(err).__name__}: {err} (this is a bug; rerun with --debug to see "
-              "the traceback and please report it)", file=sys.stderr)
-        return 1
+        print(f"{prefix}: internal error: {type(err).__name__}: {visible(str(err), 2000)} (this is a bug; rerun with "
+              "--debug to see the traceback and please report it)", file=sys.stderr)
+        return INTERNAL_ERROR
     finally:
         signal.signal(signal.SIGTERM, previous)
         advice.invocation = None

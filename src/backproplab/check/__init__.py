@@ -1,10 +1,15 @@
-"""``backproplab check``: grade a learner's own implementation of the homework.
+"""``backproplab check``: grade a learner's own implementation of the homework, and
+``check_part`` for one class from a notebook. ``README.md`` beside this file says how
+the pieces fit and how to add a part.
 
-The learner's code runs in child processes (``sandbox``, ``child``, ``procedures``); the
-grader's process prepares the inputs (``parts``), judges what came back against
-backproplab's own layers (``judge``, ``judge_layers``, ``judge_model``), names the likely
-cause (``causes``) and writes the table, JSON or Gradescope results (``output``).
-``predictions`` checks a CIFAR-10 ``predictions.csv`` as an autograder would.
-
-This module imports nothing, so that the child process loads only what it needs.
+This module imports nothing at load time: it is shipped into the sandbox, where only the
+harness may load.
 """
+
+
+def __getattr__(name: str):
+    if name == "check_part":
+        from .notebook import check_part
+
+        return check_part
+    raise AttributeError(name)

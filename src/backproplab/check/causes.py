@@ -76,6 +76,8 @@ RESULT_RULES = {
     "model-order": "NeuralNetwork.{method} calls the layers in the order {order}; {expected}",
     "model-returns-loss": "NeuralNetwork.backward returns {value} instead of the loss J(Y, Ŷ) = {expected}",
     "model-output": "NeuralNetwork.forward returns {which} instead of the last layer's output",
+    "model-layers-wrong": "NeuralNetwork.{method} wires your layers right (it equals your own layers applied in "
+                          "order), but they do not give the right result: {parts} (see those parts)",
     "forward-wrong": "your backward is the derivative of your own forward (finite differences agree), and "
                      "that forward is wrong: fix {forward} first",
     "not-derivative": "{what} does not match the derivative of your own forward: central finite differences at "
@@ -88,10 +90,28 @@ RESULT_RULES = {
                       "work in floating point (np.maximum(Z, 0), 0.0)",
     "all-zero": "{what} is all zeros: that layer's backward was not called, or did not store its gradients",
     "wrong-shape": "{what} has shape {shape} where {expected_shape} is expected",
+    "reference-implementation": "your code uses a reference implementation ({what}): graded code must compute the "
+                                "homework itself; it may not import backproplab, PyTorch, TensorFlow, JAX or the like",
+    "tampering": "your code reached for the grader ({what}): graded code may not use ctypes or read the memory or "
+                 "environment of other processes",
     "not-finite": "{what} holds NaN or infinity",
     "train-accuracy": "the trained network reaches {accuracy} test accuracy on Iris (needs {bar})",
-    "wrong-values": "{what} differs from the right values",
 }
+
+#: causes named by the verdict itself, not by comparing results: their sentences are written
+#: where they are found (the grader, the sandbox)
+VERDICT_RULES = {
+    "not-implemented": "the starter's blank is not filled in (..., None, NotImplementedError, a name never set)",
+    "missing-class": "a class the term's homework has is not in the package",
+    "absent": "the class is not in this term's homework: not counted",
+    "timeout": "the part did not finish within its time limit",
+    "exit": "the process ended inside the learner's code (sys.exit, os._exit, a signal, a crash)",
+    "malformed-result": "what the part's process sent is not what the protocol allows",
+}
+#: what the environment rules of ``environment_cause`` are named
+ENVIRONMENT_RULES = ("missing-file", "missing-module", "numpy-removed", "python2", "blank-left-in", "syntax-error",
+                     "uses-blank", "out-of-memory", "import-error")
+CATALOGUE = frozenset(RESULT_RULES) | frozenset(VERDICT_RULES) | frozenset(ENVIRONMENT_RULES)
 
 #: NumPy names removed in 1.24 (the aliases) and 2.0, and what replaces them
 NUMPY_REMOVED = {

@@ -8,13 +8,17 @@ import math
 from pathlib import Path
 
 from ..errors import UsageError
+from .isolation import CHOICES
+from .terms import TERMS
 
-DESCRIPTION = """Grade a learner's own neural_networks package: every activation, layer, the loss and the
-model, each forward and backward against backproplab's (seeded random inputs, float64), with the likely
-cause of each mistake. The learner's code runs in child processes with a time and memory limit per part;
-this isolates faults (endless loops, huge allocations, sys.exit), it is not a security sandbox. Exit status:
-0 when every part the package has passes, 1 otherwise, 2 on a usage error. Given a .csv file instead, checks
-a CIFAR-10 predictions.csv as an autograder would."""
+VISIBILITIES = ("visible", "after_due_date", "hidden")
+
+DESCRIPTION = """Grade a learner's own neural_networks package: every activation, layer, loss and the model,
+each forward and backward against backproplab's (seeded random inputs, float64), with the likely cause of
+each mistake. The learner's code runs in a sandbox, each part in a process of its own with a time and memory
+limit, at the strongest isolation this machine offers (--isolation); nothing it writes or says decides a
+verdict. Exit status: 0 when every part of the package's term passes, 1 otherwise, 2 on a usage error. Given a
+file instead of a folder, checks a CIFAR-10 predictions.csv as an autograder would."""
 
 
 def add_check_flags(c: argparse.ArgumentParser) -> None:
@@ -24,9 +28,19 @@ def add_check_flags(c: argparse.ArgumentParser) -> None:
                    help="only the parts whose names match, e.g. 'Conv2D.*' (repeat, or separate with commas)")
     c.add_argument("--seed", type=int, default=0, help="seed of the random inputs (default: 0)")
     c.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
-    c.add_argument("--gradescope", metavar="FILE", help="also write Gradescope's results.json to FILE")
-    c.add_argument("--rubric", metavar="FILE", help="JSON object part → points for --gradescope (default: one "
-                                                    "point per part)")
+    c.add_argument("--gradescope", metavar="FILE", help="also write Gradescope's results.json to FILE (once: an "
+                                                        "existing file needs --overwrite)")
+    c.add_argument("--rubric", metavar="FILE", help="JSON object part pattern → points, e.g. {\"Conv2D\": 4, "
+                                                    "\"ReLU.backward\": 1} (default: one point per part); the "
+                                                    "classes of parts worth points must be in the package")
+    c.add_argument("--output-visibility", choices=VISIBILITIES, default="visible",
+                   help="who sees what the learner's code printed in --gradescope's results (default: visible)")
+    c.add_argument("--term", choices=[t.name for t in TERMS],
+                   help="the homework's term, whose classes the package must have (default: recognised by the "
+                        "classes it has): " + "; ".join(f"{t.name} {t.title}" for t in TERMS))
+    c.add_argument("--isolation", choices=CHOICES, default="auto",
+                   help="how the learner's code is shut away: auto (the strongest available), strict (never only "
+                        "process-level), or namespaces, user, process (default: auto)")
     c.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS",
                    help="wall-clock limit per part (default: 10; training gets 4×)")
     c.add_argument("--memory", type=int, default=2048, metavar="MB", help="memory limit per part (default: 2048)")
@@ -41,8 +55,6 @@ def _check_flags(args) -> None:
         raise UsageError(f"--memory must be from 256 to 1048576 MB; got {args.memory}")
     if not 0 <= args.seed < 2**32:
         raise UsageError(f"--seed must be from 0 to 4294967295; got {args.seed}")
-    if args.rubric and not args.gradescope:
-        raise UsageError("--rubric gives the points of --gradescope; add --gradescope FILE")
     if args.gradescope:
         target = Path(args.gradescope)
         if target.is_dir():
@@ -55,17 +67,19 @@ def _check_flags(args) -> None:
 
 def run_check(args) -> int:
     _check_flags(args)
-    if Path(args.path).is_file():
+    path = Path(args.path)
+    if path.exists() and not path.is_dir():
         return _check_predictions(args)
     from ..runs.files import write_text
     from .grader import check_package
     from .output import as_json, gradescope, read_rubric, table
 
     rubric = read_rubric(args.rubric) if args.rubric else None
-    report = check_package(args.path, seed=args.seed, parts=args.parts, timeout=args.timeout, memory_mb=args.memory)
+    report = check_package(args.path, seed=args.seed, parts=args.parts, timeout=args.timeout, memory_mb=args.memory,
+                           isolation=args.isolation, term=args.term, rubric=rubric)
     print(as_json(report) if args.json else table(report))
     if args.gradescope:
-        write_text(args.gradescope, gradescope(report, rubric) + "\n")
+        write_text(args.gradescope, gradescope(report, rubric, args.output_visibility) + "\n")
     return report.exit_status
 
 

@@ -1,40 +1,36 @@
 """``backproplab check PATH``: grade a learner's ``neural_networks`` package part by part.
 
-1. Find the package (PATH holds ``neural_networks/``, or is the package folder itself).
-2. Import each of its modules once in a child (``probe``): a module that does not load
-   (a SyntaxError, a missing library, a blank left in) gives every part in it that
-   verdict at once, and a class the package does not have (an earlier term's homework
-   has no ``Pool2D``) is "not implemented", not counted against the package.
-3. Run every other part in its own child, two or more at a time, and judge it as it
-   finishes; ``NeuralNetwork.train`` runs last, so that a failure can name the parts it
-   relies on.
+1. Find the package (PATH holds ``neural_networks/``, or is the package folder itself) and
+   read its source (``scan``) for uses of a reference implementation.
+2. Start a sandbox (``sandbox``) at the strongest isolation this machine offers.
+3. Import each of its modules once (``probe``): a module that does not load gives every
+   part in it that verdict at once; the classes it has tell the package's term (``terms``),
+   and a class the term's homework has but the package lacks is *not implemented*.
+4. Run every other part in the sandbox, each in a process of its own, and judge what came
+   back (``kinds``); ``NeuralNetwork.train`` runs last, so that a failure can name the parts
+   it relies on.
 """
 
 from __future__ import annotations
 
 import fnmatch
-import json
 import os
-import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from ..errors import UsageError
-from .judge import VERDICTS, Context, Finding
-from .judge_layers import judge_activation, judge_layer, judge_loss
-from .judge_model import judge_model, judge_train
-from .parts import PART_NAMES, PARTS, Part, Prepared, prepare
-from .sandbox import ChildOutcome, run_child
+from . import isolation as isolation_levels
+from . import reference, terms
+from .causes import result_cause
+from .judge import VERDICTS, Context, Finding, error_problem
+from .kind import COMMON_LABELS, Part
+from .kinds import KINDS, PART_NAMES, PARTS
+from .sandbox import Limits, Outcome, Sandbox, SandboxError
+from .scan import scan_package
 
-JUDGES = {"activation": judge_activation, "layer": judge_layer, "loss": judge_loss, "model": judge_model,
-          "train": judge_train}
 MODULE_FILES = ("activations.py", "layers.py", "losses.py", "models.py")
-#: training runs many steps of the learner's code: its time limit is this many part limits
-TRAIN_TIME_FACTOR = 4
+PROBE_LABELS = {"import", "classes", "harness"}
 
 
 @dataclass
@@ -43,16 +39,20 @@ class Report:
     seed: int
     findings: list[Finding]
     seconds: float
+    isolation: dict = field(default_factory=dict)  # the level, what it gives, what the sandbox could set
+    term: str = ""
     notes: list[str] = field(default_factory=list)
+    limits: Limits = field(default_factory=Limits)
 
     @property
     def exit_status(self) -> int:
-        """0 when every part the package has passes; absent classes do not count."""
+        """0 when every part that counts passes (the classes of other terms' homework do not count)."""
         return 0 if all(f.verdict == "pass" for f in self.findings if not f.absent) else 1
 
     def summary(self) -> dict:
-        counts = {v: sum(f.verdict == v for f in self.findings) for v in VERDICTS}
-        return {**counts, "parts": len(self.findings), "absent": sum(f.absent for f in self.findings),
+        counted = [f for f in self.findings if not f.absent]
+        counts = {v: sum(f.verdict == v for f in counted) for v in VERDICTS}
+        return {**counts, "parts": len(counted), "absent": len(self.findings) - len(counted),
                 "seconds": round(self.seconds, 2), "exit_status": self.exit_status}
 
 
@@ -70,127 +70,176 @@ def locate_package(path: str | os.PathLike) -> tuple[Path, Path]:
                      "folder that holds your neural_networks/ package, or the package folder itself")
 
 
+def matching(patterns: list[str]) -> list[Part]:
+    """The parts matching any pattern: a part name or shell pattern ('Conv2D.*'), or a class
+    name alone ('conv2d'); case is ignored."""
+    names = [p.strip().lower() for pattern in patterns for p in pattern.split(",") if p.strip()]
+    return [part for part in PARTS if any(fnmatch.fnmatchcase(part.name.lower(), n) or part.cls.name.lower() == n
+                                          or fnmatch.fnmatchcase(part.name.lower(), n + ".*") for n in names)]
+
+
 def select_parts(patterns: list[str] | None) -> list[Part]:
-    """The parts whose names match any of the patterns (shell-style, e.g. 'Conv2D.*')."""
     if not patterns:
         return list(PARTS)
-    names = [p.strip() for pattern in patterns for p in pattern.split(",") if p.strip()]
-    chosen = [part for part in PARTS if any(fnmatch.fnmatchcase(part.name, n) for n in names)]
+    chosen = matching(patterns)
     if not chosen:
-        raise UsageError(f"--parts {','.join(names)} matches no part; the parts are: {', '.join(PART_NAMES)}")
+        raise UsageError(f"--parts {','.join(patterns)} matches no part; the parts are: {', '.join(PART_NAMES)}")
     return chosen
 
 
 def check_package(path, seed: int = 0, parts: list[str] | None = None, timeout: float = 10.0,
-                  memory_mb: int = 2048, workers: int | None = None) -> Report:
+                  memory_mb: int = 2048, isolation: str = "auto", term: str | None = None,
+                  rubric: dict[str, float] | None = None, slot: int = 0) -> Report:
     package_dir, root = locate_package(path)
     chosen = select_parts(parts)
-    workers = workers or max(1, min(4, os.cpu_count() or 1))
-    ctx = Context(str(root), timeout)
+    level = isolation_levels.choose(isolation)
+    limits = Limits(timeout=timeout, memory_mb=memory_mb)
     start = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="backproplab-check-", ignore_cleanup_errors=True) as scratch:
-        runner = _Runner(Path(scratch), package_dir, seed, timeout, memory_mb)
-        found = {}
-        with ThreadPoolExecutor(workers) as pool:
-            modules = sorted({p.module for p in chosen}, key=[p.module for p in PARTS].index)
-            probes = dict(zip(modules, pool.map(runner.probe, modules, [chosen] * len(modules))))
-            todo = []
-            for part in chosen:
-                early = _from_probe(part, probes[part.module], ctx)
-                if early:
-                    found[part.name] = early
-                else:
-                    todo.append(part)
-            first = [p for p in todo if p.procedure != "train"]
-            for part, outcome, prepared in pool.map(runner.run_part, first):
-                found[part.name] = _judged(part, prepared, outcome, ctx)
-            ctx.findings = dict(found)
-            for part in [p for p in todo if p.procedure == "train"]:
-                _, outcome, prepared = runner.run_part(part, TRAIN_TIME_FACTOR * timeout)
-                found[part.name] = _judged(part, prepared, outcome, ctx)
-    findings = [found[p.name] for p in chosen]
-    return Report(str(path), seed, findings, time.monotonic() - start)
+    try:
+        with Sandbox(package_dir, level, limits, slot) as box:
+            ctx = Context(str(box.package_copy.parent), timeout, reference)  # file:line relative to the package
+            grading = _Grading(box, seed, ctx, scan_package(box.package_copy))
+            probes = {module: grading.probe(module) for module in dict.fromkeys(c.module for k in KINDS
+                                                                                for c in k.classes)}
+            found = {name: cls for p in probes.values() for name, cls in _classes(p).items() if cls}
+            the_term = terms.BY_NAME[term] if term else terms.detect(set(found.values()))
+            expected = _expected(the_term, rubric)
+            findings = grading.grade(chosen, probes, found, the_term, expected)
+            ready = box.ready
+    except SandboxError as err:
+        raise UsageError(f"{path}: {err}") from None
+    notes = _unknown_classes(probes)
+    info = {"level": level.level, "detail": level.detail, "seccomp": ready.get("seccomp") is None,
+            "limits": ready.get("limits", {})}
+    return Report(str(path), seed, findings, time.monotonic() - start, info,
+                  f"{the_term.name} ({'given' if term else 'recognised by its classes'}): {the_term.title}", notes,
+                  limits)
 
 
-class _Runner:
-    """Writes each child's task folder and runs it."""
-
-    def __init__(self, scratch: Path, package_dir: Path, seed: int, timeout: float, memory_mb: int) -> None:
-        self.scratch, self.package_dir, self.seed = scratch, package_dir, seed
-        self.timeout, self.memory_bytes = timeout, memory_mb * 2**20
-
-    def _launch(self, name: str, task: dict, inputs: dict, timeout: float) -> ChildOutcome:
-        folder = self.scratch / name
-        (folder / "work").mkdir(parents=True)
-        task = {**task, "package_dir": str(self.package_dir), "memory_bytes": self.memory_bytes,
-                "cpu_seconds": int(3 * timeout) + 10}
-        (folder / "task.json").write_text(json.dumps(task))
-        np.savez(folder / "inputs.npz", **inputs)
-        return run_child(folder, timeout)
-
-    def probe(self, module: str, parts: list[Part]) -> ChildOutcome:
-        specs = [p.class_spec() for p in PARTS if p.module == module]
-        task = {"procedure": "probe", "module": module, "classes": specs, "seed": self.seed}
-        return self._launch(f"probe-{module}", task, {}, self.timeout)
-
-    def run_part(self, part: Part, timeout: float | None = None):
-        prepared = prepare(part, self.seed)
-        outcome = self._launch(part.name, prepared.task, prepared.inputs, timeout or self.timeout)
-        return part, outcome, prepared
+def _expected(term: terms.Term, rubric: dict[str, float] | None) -> set[str] | None:
+    """The classes a package must have: the rubric's (parts worth points), else the term's (None)."""
+    if rubric is None:
+        return None
+    return {part.cls.name for part in PARTS if rubric.get(part.name, 0) > 0}
 
 
-def _from_probe(part: Part, probe: ChildOutcome, ctx: Context) -> Finding | None:
-    """The part's finding when its module did not load or lacks its class; else None."""
-    from .judge import error_problem
+def _classes(probe: Outcome) -> dict[str, str | None]:
+    found = probe.result.note("classes", "found", {}, dict)
+    return {k: v for k, v in found.items() if isinstance(v, str) or v is None}
 
-    module = f"{part.module}.py"
-    f = Finding(part.name, seconds=0.0)
-    if probe.status == "timeout":
-        return f.worse("timeout", f"importing {module} did not finish within {ctx.timeout:g} s (code at the top "
-                                  "level of a file that runs forever or far too long?)")
-    if probe.status == "crashed":
-        return f.worse("error", f"importing {module} ended the process (exit status {probe.returncode}): does a "
-                                "file call os._exit or crash at import?")
-    info = probe.calls.get("import") or {}
-    if info.get("kind") == "error":
-        verdict, cause, rule = error_problem(info, f"importing {module}", ctx)
-        f = f.worse("error" if verdict != "not implemented" else verdict, cause, rule)
-        _attach_output(f, probe)
-        return f
-    found = (probe.calls.get("classes") or {}).get("found", {})
-    if found.get(part.cls) is None:
-        f = f.worse("not implemented", f"{module} has no class {part.cls} (an earlier term's homework?); not counted "
-                                       "against the package", "absent")
+
+def _unknown_classes(probes: dict[str, Outcome]) -> list[str]:
+    notes = []
+    for module, probe in probes.items():
+        for name in probe.result.names("classes", "others"):
+            notes.append(f"your package has {name} ({module}.py), which this grader does not check")
+    return notes
+
+
+class _Grading:
+    """One package's parts, run in its sandbox and judged."""
+
+    def __init__(self, box: Sandbox, seed: int, ctx: Context, scan) -> None:
+        self.box, self.seed, self.ctx, self.scan = box, seed, ctx, scan
+
+    def probe(self, module: str) -> Outcome:
+        specs = [c.as_task() for k in KINDS for c in k.classes if c.module == module]
+        task = {"part": f"probe {module}", "kind": "probe", "module": module, "classes": specs, "seed": self.seed}
+        return self.box.run(task, {}, self.ctx.timeout, PROBE_LABELS)
+
+    def grade(self, chosen: list[Part], probes, found, term, expected) -> list[Finding]:
+        findings = {}
+        for part in sorted(chosen, key=lambda p: p.kind.timeout_factor > 1):  # training last
+            early = self._before_running(part, probes[part.cls.module], found, term, expected)
+            findings[part.name] = early or self.run(part, term)
+            self.ctx.findings[part.name] = findings[part.name]
+        return [findings[p.name] for p in chosen]
+
+    def _before_running(self, part: Part, probe: Outcome, found, term, expected) -> Finding | None:
+        """The part's finding when its module did not load or lacks its class; else None."""
+        module = f"{part.cls.module}.py"
+        f = Finding(part.name)
+        if probe.status == "timeout":
+            return f.worse("timeout", f"importing {module} did not finish within {self.ctx.timeout:g} s (code at the "
+                                      "top level of a file that runs forever or far too long?)", "timeout")
+        problem = _process_problem(probe, f"importing {module}")
+        if problem:
+            return f.worse(*problem)
+        info = probe.result.call("import")
+        if info and info.get("kind") == "error":
+            verdict, cause, rule = error_problem(info, f"importing {module}", self.ctx)
+            f.worse("error" if verdict != "not implemented" else verdict, cause, rule)
+            _attach_output(f, probe)
+            return f
+        if found.get(part.cls.name):
+            return None
+        if (part.cls.name in expected) if expected is not None else terms.has(term, part.cls):
+            return f.worse("not implemented", f"{module} has no class {part.cls.name}, which the homework of your "
+                                              f"term ({term.name}) has", "missing-class")
         f.absent = True
+        return f.worse("not implemented", f"{module} has no class {part.cls.name}: not in your term's homework "
+                                          f"({term.name}); not counted", "absent")
+
+    def run(self, part: Part, term) -> Finding:
+        prepared = part.kind.draw(part, self.seed, reference, term)
+        allowed = set(COMMON_LABELS) | set(part.kind.labels(prepared))
+        limit = self.ctx.timeout * part.kind.timeout_factor
+        outcome = self.box.run(prepared.task, prepared.inputs, limit, allowed)
+        f = self._judged(part, prepared, outcome, limit)
+        f.seconds = round(outcome.seconds, 2)
+        _flagged(f, outcome.flags, self.scan.flagged(part.cls.module))
+        _attach_output(f, outcome)
         return f
+
+    def _judged(self, part: Part, prepared, outcome: Outcome, limit: float) -> Finding:
+        f = Finding(part.name)
+        if outcome.status == "timeout":
+            return f.worse("timeout", f"did not finish within {limit:g} s: an endless loop, or far too slow for these "
+                                      "small inputs (--timeout gives it longer)", "timeout")
+        problem = _process_problem(outcome, part.name)
+        if problem:
+            return f.worse(*problem)
+        info = outcome.result.call("import")
+        if info and info.get("kind") == "error":
+            return f.worse(*error_problem(info, f"importing {part.cls.module}.py", self.ctx))
+        harness = outcome.result.call("harness")
+        if harness:
+            return f.worse("error", f"the grader could not go on with what your code returned: {harness.get('type')}: "
+                                    f"{harness.get('message')}", None)
+        if outcome.result.note("absent", "absent", False, bool):
+            return f.worse("error", f"the class {part.cls.name} was found when the package was first imported, but "
+                                    "not when this part ran", None)
+        return part.kind.judge(prepared, outcome.result, self.ctx)
+
+
+def _process_problem(outcome: Outcome, what: str) -> tuple[str, str, str] | None:
+    """(verdict, cause, rule) when the part's process sent nothing the grader can read."""
+    if outcome.malformed:
+        return "error", f"{what}: what the part's process sent is not what the grader reads ({outcome.malformed}); " \
+                        "does your code write to the grader's pipes?", "malformed-result"
+    if outcome.status == "crashed":
+        how = (f"was killed by signal {outcome.signal}" if outcome.signal else
+               f"ended with exit status {outcome.exit}" if outcome.exit is not None else "ended")
+        return "error", f"{what}: the process {how} inside your code before it returned (os._exit? a crash in a C " \
+                        "library? the memory limit? a signal to the sandbox?)", "exit"
     return None
 
 
-def _judged(part: Part, prepared: Prepared, outcome: ChildOutcome, ctx: Context) -> Finding:
-    if outcome.status == "timeout":
-        limit = outcome.seconds
-        f = Finding(part.name).worse("timeout", f"did not finish within {limit:.0f} s: an endless loop, or far too "
-                                                "slow for these small inputs (--timeout gives it longer)", "timeout")
-    elif outcome.status == "crashed":
-        code = outcome.returncode
-        how = (f"was killed by signal {-code}" if code is not None and code < 0 else
-               f"ended with exit status {code}")
-        f = Finding(part.name).worse("error", f"the process {how} inside your code before it returned (os._exit? "
-                                              "a crash in a C library? the memory limit?)", "exit")
-    elif outcome.setup != "ok":
-        from .judge import error_problem
-
-        f = Finding(part.name).worse(*error_problem(outcome.calls.get("import", {}), "importing the package", ctx))
-    else:
-        f = JUDGES[part.procedure](prepared, outcome, ctx)
-        if f.verdict == "wrong" and not f.cause:
-            f.cause = next((line.strip() for line in f.detail if "differs" in line), "differs from the right result")
-    f.seconds = round(outcome.seconds, 2)
-    _attach_output(f, outcome)
-    return f
+def _flagged(f: Finding, flags: list[dict], uses: list[str]) -> None:
+    """A part whose code used a reference implementation, or reached for the grader, is an
+    error whatever its arrays say."""
+    found = {rule: list(dict.fromkeys((uses if rule == "reference-implementation" else [])
+                                      + [flag["what"] for flag in flags if flag["flag"] == rule]))
+             for rule in ("reference-implementation", "tampering")}
+    if not any(found.values()):
+        return
+    f.causes, f.verdict, f.max_error = [], "pass", None
+    for rule, what in found.items():
+        if what:
+            f.worse("error", result_cause(rule, what="; ".join(what)), rule)
 
 
-def _attach_output(f: Finding, outcome: ChildOutcome) -> None:
+def _attach_output(f: Finding, outcome: Outcome) -> None:
     if f.verdict != "pass" and outcome.output.strip():
         shown = outcome.output[:2000]
         cut = f" (the first 2,000 of {outcome.output_bytes:,} bytes)" if outcome.output_bytes > len(shown) else ""

@@ -1,6 +1,11 @@
-"""What ``backproplab check`` prints and writes: the terminal table and details, one JSON
-object (``--json``), and Gradescope's ``results.json`` (``--gradescope``) with points per
-part (one each; ``--rubric``, a JSON object part → points, overrides them, 0 leaves a part out).
+"""What ``backproplab check`` prints and writes: the terminal table and the detail of each
+failing cause (parts that fail for the same reason shown under it once), one JSON object
+(``--json``), and Gradescope's ``results.json`` (``--gradescope``) with points per part
+(one each, or a rubric's).
+
+Everything that comes from the learner — causes quote their exception messages, details
+quote what their code printed — is shown through ``text.visible``: a control character is
+an escape, never an action on the reader's terminal.
 """
 
 from __future__ import annotations
@@ -12,9 +17,12 @@ import textwrap
 
 from ..bounded import read_bounded
 from ..errors import UsageError
-from .grader import Report
+from .grader import Report, matching
 from .judge import TOLERANCE
-from .parts import PART_NAMES
+from .kinds import KINDS, PART_NAMES
+from .text import visible
+
+PRINTED = "your code printed"
 
 
 def _error_text(f) -> str:
@@ -23,32 +31,60 @@ def _error_text(f) -> str:
     return f"{f.max_error:.1e}"
 
 
+def header_lines(report: Report) -> list[str]:
+    return [f"backproplab check {visible(report.path)} (seed {report.seed})",
+            f"term: {report.term}",
+            f"isolation: {report.isolation.get('detail', '')}"]
+
+
 def table(report: Report, width: int | None = None) -> str:
-    """One row per part (part, verdict, max error, cause), then the detail of each failing part."""
+    """One row per part (part, verdict, max error, cause), then one block per distinct cause
+    of the failing parts, naming the parts it fails."""
     width = width or max(80, min(shutil.get_terminal_size((120, 24)).columns, 160))
     parts_w = max(len(f.part) for f in report.findings)
     head = f"{'part':<{parts_w}}  {'verdict':<15}  {'max error':>9}  cause"
-    lines = [f"backproplab check {report.path} (seed {report.seed})", "", head, "-" * min(width, len(head) + 40)]
+    lines = [*header_lines(report), "", head, "-" * min(width, len(head) + 40)]
     room = max(20, width - parts_w - 32)
+    groups = failing_groups(report)
+    first_of = {f.part: group[0].part for group in groups for f in group}
     for f in report.findings:
-        cause = f.cause if len(f.cause) <= room else f.cause[: room - 1] + "…"
-        lines.append(f"{f.part:<{parts_w}}  {f.verdict:<15}  {_error_text(f):>9}  {cause}".rstrip())
-    failing = [f for f in report.findings if f.verdict != "pass" and not f.absent]
-    for f in failing:
-        lines += ["", f"{f.part}: {f.verdict}"]
-        lines += textwrap.wrap(f.cause, width, initial_indent="  ", subsequent_indent="  ")
-        lines += [f"  {line}" for line in _detail_without_cause(f)]
+        cause = visible(f.cause)
+        if first_of.get(f.part, f.part) != f.part:
+            cause = f"the same as {first_of[f.part]}"
+        cause = cause if len(cause) <= room else cause[: room - 1] + "…"
+        lines.append(f"{f.part:<{parts_w}}  {_verdict(f):<15}  {_error_text(f):>9}  {cause}".rstrip())
+    for group in groups:
+        names = ", ".join(f.part for f in group)
+        lines += ["", f"{names}: {group[0].verdict}" if len(group) == 1 else
+                  f"{names} ({len(group)} parts): {group[0].verdict}"]
+        lines += textwrap.wrap(visible(group[0].cause), width, initial_indent="  ", subsequent_indent="  ")
+        lines += [f"  {visible(line, keep_newlines=True)}" for line in detail_without_cause(group[0])]
     notes = [f for f in report.findings if f.verdict == "pass" and f.detail]
-    if notes:
-        lines += ["", "notes on parts that pass:"]
-        lines += [f"  {f.part}: {' '.join(line.strip() for line in f.detail[:2])}" for f in notes]
+    if notes or report.notes:
+        lines += ["", "notes:"]
+        lines += [f"  {f.part}: {visible(' '.join(line.strip() for line in f.detail[:2]))}" for f in notes]
+        lines += [f"  {visible(note)}" for note in report.notes]
     lines += ["", summary_line(report)]
     return "\n".join(lines)
 
 
-def _detail_without_cause(f) -> list[str]:
+def _verdict(f) -> str:
+    return "not in term" if f.absent else f.verdict
+
+
+def failing_groups(report: Report) -> list[list]:
+    """The failing parts that count, grouped by what a learner reads (verdict, cause, detail)."""
+    groups: dict[tuple, list] = {}
+    for f in report.findings:
+        if f.verdict != "pass" and not f.absent:
+            groups.setdefault((f.verdict, f.cause, tuple(detail_without_cause(f))), []).append(f)
+    return list(groups.values())
+
+
+def detail_without_cause(f) -> list[str]:
     """The detail lines, less those that repeat the cause (and case headers left empty)."""
-    kept = [line for line in f.detail if line.strip() != f.cause]
+    cause = f.cause.strip()
+    kept = [line.replace(f" — {cause}", "") for line in f.detail if line.strip() != cause]
     return [line for i, line in enumerate(kept)
             if not (line.startswith("case") and line.endswith(":")
                     and (i + 1 == len(kept) or not kept[i + 1].startswith("  ")))]
@@ -56,51 +92,88 @@ def _detail_without_cause(f) -> list[str]:
 
 def summary_line(report: Report) -> str:
     s = report.summary()
-    counted = s["parts"] - s["absent"]
-    absent = f" ({s['absent']} not in this package, not counted)" if s["absent"] else ""
+    absent = f" ({s['absent']} not in your term's homework, not counted)" if s["absent"] else ""
     others = ", ".join(f"{s[v]} {v}" for v in ("wrong", "not implemented", "error", "timeout") if s[v])
-    return (f"{s['pass']} of {counted} parts pass{absent}{'; ' + others if others else ''}; "
-            f"{report.seconds:.1f} s. A result passes when max |yours − right| <= {TOLERANCE:g} × max |right|.")
+    limit, longest = report.limits.timeout, max(kind.timeout_factor for kind in KINDS)
+    return (f"{s['pass']} of {s['parts']} parts pass{absent}{'; ' + others if others else ''}; "
+            f"{report.seconds:.1f} s. Each part had at most {limit:g} s (training {longest * limit:g} s) and "
+            f"{report.limits.memory_mb} MB. A result passes when max |yours − right| <= {TOLERANCE:g} × max |right|.")
+
+
+def finding_json(f) -> dict:
+    return {"part": f.part, "verdict": f.verdict, "max_error": f.max_error, "cause": f.cause or None,
+            "rule": f.rule, "rules": f.rules, "detail": "\n".join(f.detail), "seconds": f.seconds,
+            "counted": not f.absent}
 
 
 def as_json(report: Report) -> str:
-    parts = [{"part": f.part, "verdict": f.verdict, "max_error": f.max_error, "cause": f.cause or None,
-              "rule": f.rule, "detail": "\n".join(f.detail), "seconds": f.seconds, "counted": not f.absent}
-             for f in report.findings]
-    return json.dumps({"path": report.path, "seed": report.seed, "parts": parts,
+    return json.dumps({"path": report.path, "seed": report.seed, "term": report.term, "isolation": report.isolation,
+                       "parts": [finding_json(f) for f in report.findings], "notes": report.notes,
                        "summary": {**report.summary(), "tolerance": TOLERANCE}}, indent=2, allow_nan=False)
 
 
+# -- the rubric ------------------------------------------------------------------------------------------
+
+
 def read_rubric(path: str) -> dict[str, float]:
-    """A JSON object {part: points}; every name must be a part and every value a number >= 0."""
+    """A JSON object {pattern: points}, a pattern as ``--parts`` takes it ('Conv2D',
+    'Conv2D.backward', 'Pool2D.*'); a later entry overrides an earlier one for the parts it
+    names. Returns part → points for every part named."""
     raw = read_bounded(path, 2**20, UsageError, "rubric file")
     try:
-        rubric = json.loads(raw)
+        given = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise UsageError(f"--rubric {path}: not valid JSON ({err})") from None
-    if not isinstance(rubric, dict):
+    if not isinstance(given, dict):
         raise UsageError(f"--rubric {path}: must be a JSON object of part → points, e.g. {{\"Conv2D.forward\": 2}}")
-    unknown = [k for k in rubric if k not in PART_NAMES]
-    if unknown:
-        raise UsageError(f"--rubric {path}: {', '.join(map(repr, unknown[:5]))} is not a part; the parts are: "
-                         f"{', '.join(PART_NAMES)}")
-    for name, points in rubric.items():
+    rubric = {}
+    for pattern, points in given.items():
         if isinstance(points, bool) or not isinstance(points, (int, float)) or not math.isfinite(points) or points < 0:
-            raise UsageError(f"--rubric {path}: the points of {name!r} must be a number >= 0; got {points!r}")
-    return {k: float(v) for k, v in rubric.items()}
+            raise UsageError(f"--rubric {path}: the points of {visible(pattern)!r} must be a number >= 0; "
+                             f"got {visible(repr(points), 40)}")
+        parts = matching([pattern])
+        if not parts:
+            raise UsageError(f"--rubric {path}: {visible(pattern, 60)!r} names no part; the parts are: "
+                             f"{', '.join(PART_NAMES)}")
+        rubric.update({part.name: float(points) for part in parts})
+    return rubric
 
 
-def gradescope(report: Report, rubric: dict[str, float] | None = None) -> str:
-    """Gradescope's results.json: one test per part, with its score, status and output."""
-    tests = []
+# -- Gradescope ------------------------------------------------------------------------------------------
+
+
+def gradescope(report: Report, rubric: dict[str, float] | None = None, output_visibility: str = "visible") -> str:
+    """Gradescope's results.json: one test per part worth points (one each without a rubric;
+    parts worth 0, and those not in the term's homework, are named in the top-level output
+    and left out). What the learner's code printed goes into the test's output only when
+    ``output_visibility`` is "visible"; else into a test of its own with that visibility."""
+    tests, left_out = [], []
     for f in report.findings:
-        points = (rubric or {}).get(f.part, 1.0)  # the rubric overrides; 0 leaves a part out of the score
+        points = (rubric or {}).get(f.part, 0.0 if rubric else 1.0)
+        if points == 0 or f.absent:
+            left_out.append(f.part)
+            continue
         passed = f.verdict == "pass"
+        lines = [line for line in detail_without_cause(f)]
+        printed = [line for line in lines if line.startswith(PRINTED)]
+        shown = lines if output_visibility == "visible" else [line for line in lines if line not in printed]
         output = "pass" if passed else f"{f.verdict}: {f.cause}"
-        if f.detail:
-            output += "\n\n" + "\n".join(f.detail)
+        if shown:
+            output += "\n\n" + "\n".join(shown)
         tests.append({"name": f.part, "score": points if passed else 0.0, "max_score": points,
-                      "status": "passed" if passed else "failed", "output": output, "visibility": "visible"})
+                      "status": "passed" if passed else "failed", "output": visible(output, keep_newlines=True),
+                      "visibility": "visible"})
+        if printed and output_visibility != "visible":
+            tests.append({"name": f"{f.part}: what your code printed", "score": 0.0, "max_score": 0.0,
+                          "status": "passed", "output": visible("\n".join(printed), keep_newlines=True),
+                          "visibility": output_visibility})
     score = sum(t["score"] for t in tests)
-    return json.dumps({"score": score, "execution_time": round(report.seconds, 1), "output": summary_line(report),
-                       "stdout_visibility": "hidden", "tests": tests}, indent=2, allow_nan=False)
+    total = sum(t["max_score"] for t in tests)
+    graded = [t for t in tests if t["max_score"] > 0]
+    summary = (f"{sum(t['status'] == 'passed' for t in graded)} of {len(graded)} graded parts pass: "
+               f"{score:g} of {total:g} points. Isolation: {report.isolation.get('detail', '')}. Term: {report.term}.")
+    if left_out:
+        summary += f" Not graded (worth no points, or not in your term's homework): {', '.join(left_out)}."
+    return json.dumps({"score": score, "execution_time": round(report.seconds, 1), "output": summary,
+                       "output_format": "text", "stdout_visibility": "hidden", "tests": tests},
+                      indent=2, allow_nan=False)

@@ -1,37 +1,42 @@
-"""The child process of ``backproplab check``: it imports a learner's ``neural_networks``
-package, calls one part of it on the inputs the grader prepared, and writes what came
-back. It judges nothing; the grader's process compares.
-
-Run by ``sandbox.run_child`` (``python -c BOOT SOURCE_ROOT TASK_DIR``). TASK_DIR holds ``task.json`` (what to call) and
-``inputs.npz`` (the arrays); the child writes ``result.json`` (what each call returned or
-raised) and ``outputs.npz`` (the arrays it returned, float64). It imports numpy and the
-standard library only, so that nothing of the grader is loaded beside the learner's code
-(the model parts load ``backproplab.nn`` when the learner's layers cannot be used).
+"""What runs beside the learner's code in a part's process: it finds the learner's classes,
+calls them, and records what each call returned or raised. It judges nothing.
 
 Every call into the learner's code goes through ``Calls.run``: a return value is recorded
 (an array, ``...``, None, or another type), an exception is recorded with the learner's
-file and line, and the procedure goes on where it can.
+file and line, and the part goes on where it can. At the end ``Calls.send`` puts the
+records and arrays on the results pipe (``protocol``) — the learner's claims, which the
+grader checks and judges against what it computes itself.
+
+``guard`` is installed before the learner's package loads: an audit hook (which no code
+can remove) that refuses, and reports on the results pipe at once, an import of a
+reference implementation (backproplab, PyTorch, …), a read of their files, and ctypes.
+
+This module is shipped into the sandbox: numpy and the standard library only. In a
+notebook (``check_part``) the same functions run in the learner's own kernel.
 """
 
 from __future__ import annotations
 
 import ast
 import importlib
+import importlib.machinery
 import importlib.util
 import inspect
-import json
 import os
 import sys
 import textwrap
 import traceback
-from pathlib import Path
 
 import numpy as np
 
-#: a returned array larger than this is described, not kept (our inputs are tiny)
-MAX_ELEMENTS = 100_000
+from . import protocol
+
 #: the step of the central finite differences (the inputs are of order 1)
 FD_STEP = 1e-6
+#: libraries that compute the homework's answers: graded code may not use them
+REFERENCE_LIBRARIES = frozenset({
+    "backproplab", "torch", "torchvision", "torchaudio", "functorch", "torchgen", "tensorflow", "keras", "jax",
+    "jaxlib", "flax", "autograd", "tinygrad", "mxnet", "paddle", "chainer", "theano"})
 FAILED = object()
 
 
@@ -39,6 +44,9 @@ FAILED = object()
 
 
 class Calls:
+    """The record of one part: ``meta[label]`` describes a call's value (or exception),
+    ``arrays[label]`` holds it when it is an array of numbers."""
+
     def __init__(self, package_dir: str) -> None:
         self.package_dir = os.path.realpath(package_dir)
         self.meta: dict[str, dict] = {}
@@ -56,11 +64,16 @@ class Calls:
 
     def record(self, label: str, value) -> None:
         self.meta[label] = describe_value(value)
+        self.arrays.pop(label, None)
         if self.meta[label]["kind"] == "array":
-            self.arrays[label] = np.asarray(value, dtype=np.float64)
+            array = np.asarray(value)
+            self.arrays[label] = array.astype(np.float64) if array.dtype.kind == "f" and array.itemsize > 8 else array
 
     def note(self, label: str, **info) -> None:
         self.meta.setdefault(label, {}).update(info)
+
+    def message(self) -> bytes:
+        return protocol.encode(protocol.RESULT, {"records": self.meta}, self.arrays)
 
 
 def describe_value(value) -> dict:
@@ -75,27 +88,27 @@ def describe_value(value) -> dict:
             array = np.asarray(value)
         except Exception:  # a ragged list
             return {"kind": "other", "type": type(value).__name__}
-        if array.dtype.kind not in "biuf":
+        if array.dtype.kind not in "iuf" or array.itemsize > 16:
             return {"kind": "other", "type": f"{type(value).__name__} of {array.dtype}"}
-        if array.size > MAX_ELEMENTS:
+        if array.size > protocol.MAX_ELEMENTS or array.ndim > protocol.MAX_DIMS:
             return {"kind": "too large", "shape": list(array.shape)}
         return {"kind": "array", "shape": list(array.shape), "dtype": str(array.dtype),
                 "type": type(value).__name__}
-    return {"kind": "other", "type": type(value).__name__}
+    return {"kind": "other", "type": type(value).__name__[:100]}
 
 
 def describe_exception(err: BaseException, package_dir: str) -> dict:
     """The exception, and where in the learner's files it was raised (innermost frame there)."""
-    info = {"kind": "error", "type": type(err).__name__, "message": str(err)[:2000]}
+    info = {"kind": "error", "type": type(err).__name__[:100], "message": _text(err)[:2000]}
     if isinstance(err, SystemExit):
-        info["exit_code"] = str(err.code)
+        info["exit_code"] = str(err.code)[:100]
     if isinstance(err, ModuleNotFoundError):
-        info["module"] = err.name
+        info["module"] = str(err.name)[:200]
     if isinstance(err, MemoryError):
         info["memory"] = True
     if isinstance(err, SyntaxError):
         info["file"] = os.path.realpath(err.filename) if err.filename else None
-        info.update(line=err.lineno, text=(err.text or "").rstrip("\n")[:300], message=str(err.msg))
+        info.update(line=err.lineno, text=(err.text or "").rstrip("\n")[:300], message=str(err.msg)[:2000])
     frames = [(f, n) for f, n in traceback.walk_tb(err.__traceback__)
               if os.path.realpath(f.f_code.co_filename).startswith(package_dir + os.sep)]
     if frames:
@@ -109,6 +122,13 @@ def describe_exception(err: BaseException, package_dir: str) -> dict:
         info["outer"] = [{"file": os.path.realpath(f.f_code.co_filename), "line": n, "function": f.f_code.co_name}
                          for f, n in frames[:-1]][-3:]
     return info
+
+
+def _text(err: BaseException) -> str:
+    try:
+        return str(err)
+    except BaseException:  # an exception whose __str__ raises
+        return f"<{type(err).__name__} that cannot be shown>"
 
 
 def _source_line(filename: str, line: int) -> str:
@@ -163,17 +183,17 @@ def import_package(package_dir: str):
     return module
 
 
-def find_class(module, name: str, aliases: list[str], factory: str | None, factory_name: str | None):
-    """The class ``name`` of the learner's module, else one of its aliases, else what the
-    module's factory (e.g. ``initialize_activation("tanh")``) builds; None if absent."""
-    for candidate in [name, *aliases]:
+def find_class(module, names, factory: str | None = None, build: str | None = None):
+    """The first of ``names`` that the learner's module defines as a class, else the class of
+    what its factory builds (e.g. ``initialize_activation("tanh")``); None if neither."""
+    for candidate in names:
         cls = getattr(module, candidate, None)
         if isinstance(cls, type):
             return cls
-    build = getattr(module, factory, None) if factory else None
-    if callable(build):
+    make = getattr(module, factory, None) if factory else None
+    if callable(make):
         try:
-            obj = build(factory_name)
+            obj = make(build)
         except BaseException:
             return None
         if obj is not None and obj is not Ellipsis:
@@ -200,7 +220,7 @@ def construct(cls, **kwargs):
 def finite_differences(f, A: np.ndarray, indices: np.ndarray) -> np.ndarray:
     """∂f/∂A at the flat ``indices`` by central differences; f returns a number."""
     out = np.empty(len(indices))
-    for n, i in enumerate(indices):
+    for n, i in enumerate(indices.astype(np.int64)):
         plus, minus = A.copy(), A.copy()
         plus.flat[i] += FD_STEP
         minus.flat[i] -= FD_STEP
@@ -217,8 +237,7 @@ def weighted_sum(value, weights: np.ndarray) -> float:
 
 def record_fd(calls: Calls, label: str, f, A: np.ndarray, indices: np.ndarray) -> None:
     try:
-        calls.arrays[label] = finite_differences(f, A, indices)
-        calls.meta[label] = {"kind": "array", "shape": [len(indices)]}
+        calls.record(label, finite_differences(f, A, indices))
     except BaseException as err:
         calls.meta[label] = describe_exception(err, calls.package_dir)
 
@@ -227,43 +246,42 @@ def changed(before: np.ndarray, after) -> bool:
     return not (isinstance(after, np.ndarray) and after.shape == before.shape and np.array_equal(before, after))
 
 
-def set_limits(memory_bytes: int, cpu_seconds: int) -> None:
-    """Limit this process before the learner's package loads (POSIX; elsewhere none)."""
-    if os.name != "posix":
-        return
-    import resource
-
-    for limit, value in ((resource.RLIMIT_AS, memory_bytes), (resource.RLIMIT_CPU, cpu_seconds),
-                         (resource.RLIMIT_FSIZE, 256 * 2**20), (resource.RLIMIT_CORE, 0)):
-        try:
-            soft, hard = resource.getrlimit(limit)
-            value = value if hard == resource.RLIM_INFINITY else min(value, hard)
-            resource.setrlimit(limit, (value, hard))
-        except (ValueError, OSError):  # a limit this system does not allow lowering: go on without it
-            pass
+def modified(pairs) -> list[str]:
+    """The names of the (name, original, the copy the learner's code received) inputs it changed."""
+    return [name for name, before, after in pairs if changed(before, after)]
 
 
-def main() -> None:
-    """Run the task in TASK_DIR (sys.argv[1]); write result.json and outputs.npz."""
-    from .procedures import procedures
+# -- the guard: no reference implementation, no ctypes -------------------------------------------------
 
-    task_dir = Path(sys.argv[1])
-    task = json.loads((task_dir / "task.json").read_text())
-    set_limits(task["memory_bytes"], task["cpu_seconds"])
-    with np.load(task_dir / "inputs.npz", allow_pickle=False) as archive:
-        inputs = {k: archive[k] for k in archive.files}
-    calls = Calls(task["package_dir"])
-    np.random.seed(task["seed"])  # the homework's code draws from numpy's global generator
-    result = {"setup": "ok"}
-    try:
-        import_package(task["package_dir"])
-    except BaseException as err:
-        result["setup"] = "import"
-        calls.meta["import"] = describe_exception(err, calls.package_dir)
-    if result["setup"] == "ok":
-        procedures()[task["procedure"]](task, inputs, calls)
-    result["calls"] = calls.meta
-    np.savez(task_dir / "outputs.npz", **calls.arrays)
-    (task_dir / "result.json").write_text(json.dumps(result, default=str))
-    sys.stdout.flush()
-    os._exit(0)  # skip the learner's atexit handlers and lingering threads
+
+def guard(results_fd: int, denied_dirs: list[str]) -> None:
+    """Install the audit hook (for the rest of this process's life). A flagged event is sent
+    on the results pipe before it is refused, so that hiding the refusal changes nothing."""
+    denied_dirs = tuple(os.path.realpath(d) + os.sep for d in denied_dirs) + tuple(d + os.sep for d in denied_dirs)
+
+    def flag(reason: str, what: str, error: type[BaseException]):
+        protocol.send(results_fd, protocol.encode(protocol.FLAG, {"flag": reason, "what": what[:300]}))
+        raise error(f"the grader does not let graded code use {what} ({reason})")
+
+    def hook(event: str, args: tuple) -> None:
+        if event == "import":
+            top = str(args[0]).split(".")[0]
+            if top in REFERENCE_LIBRARIES:
+                flag("reference-implementation", f"the module {top}", ImportError)
+        elif event in ("open", "exec", "compile") and args:
+            path = args[0]
+            if event == "exec":
+                path = getattr(path, "co_filename", None)
+            if isinstance(path, bytes):
+                path = os.fsdecode(path)
+            if isinstance(path, str) and path and not path.startswith("<"):
+                path = os.path.abspath(path)
+                real = os.path.realpath(path) if event == "open" else path
+                if any(p.startswith(denied_dirs) for p in (path, real)):
+                    flag("reference-implementation", f"the file {path}", PermissionError)
+                if event == "open" and real.startswith("/proc/") and real.endswith(("/mem", "/environ")):
+                    flag("tampering", f"the file {path}", PermissionError)
+        elif event.startswith("ctypes."):
+            flag("tampering", "ctypes", PermissionError)
+
+    sys.addaudithook(hook)
