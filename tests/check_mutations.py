@@ -23,6 +23,11 @@ class Mutation:
     verdict: str
     rule: str | None
     occurrence: int = 1
+    also: tuple[tuple[str, str, str, int], ...] = ()  # further (file, old, new, occurrence) edits
+
+
+def apply(tmp_path: Path, mutation: Mutation) -> Path:
+    return package_with(tmp_path, (mutation.file, mutation.old, mutation.new, mutation.occurrence), *mutation.also)
 
 
 def package_with(tmp_path: Path, *edits: tuple[str, str, str, int]) -> Path:
@@ -69,6 +74,13 @@ MUTATIONS = [
              "not implemented", "not-implemented"),
     Mutation("tanh raises", "activations.py", "return np.tanh(Z)", "raise NotImplementedError", "TanH.forward",
              "not implemented", "not-implemented"),
+    Mutation("tanh divides by zero", "activations.py", "return np.tanh(Z)", "return np.tanh(Z) / 0.0", "TanH.forward",
+             "wrong", "not-finite"),
+    Mutation("arctan backward of a wrong forward", "activations.py", "return np.arctan(Z)", "return 2 * np.arctan(Z)",
+             "ArcTan.backward", "wrong", "forward-wrong",
+             also=(("activations.py", "return dY / (1.0 + Z ** 2)", "return 2 * dY / (1.0 + Z ** 2)", 1),)),
+    Mutation("sigmoid backward uses a blank forward", "activations.py", "return 1.0 / (1.0 + np.exp(-Z))", "return ...",
+             "Sigmoid.backward", "error", "uses-blank"),
     Mutation("numpy 2 removed np.product", "activations.py", "return 1.0 / (1.0 + np.exp(-Z))",
              "return np.product([1.0]) / (1.0 + np.exp(-Z))", "Sigmoid.forward", "error", "numpy-removed"),
     # the loss
@@ -109,12 +121,17 @@ MUTATIONS = [
              "b = np.zeros((X_shape[0], self.n_out))", "FullyConnected.forward", "wrong", "batch-dim-params"),
     Mutation("dense forgets its activation", "layers.py", "return self.activation(Z)", "return Z",
              "FullyConnected.forward", "wrong", "activation-not-applied"),
+    Mutation("dense bias of one entry", "layers.py", "b = np.zeros((1, self.n_out))", "b = np.zeros((1, 1))",
+             "FullyConnected.forward", "wrong", "param-shape"),
     # the convolution
     Mutation("convolution flips the kernel", "layers.py", "np.tensordot(patch, W[i, j], axes=([3], [0]))",
              "np.tensordot(patch, W[kh - 1 - i, kw - 1 - j], axes=([3], [0]))", "Conv2D.forward", "wrong",
              "kernel-flipped"),
     Mutation("convolution ignores the stride", "layers.py", "s = self.stride", "s = 1", "Conv2D.forward", "wrong",
              "stride-ignored"),
+    Mutation("convolution pads a valid convolution", "layers.py", 'if pad == "valid":\n        return 0, 0',
+             'if pad == "valid":\n        return (kernel_shape[0] - 1) // 2, (kernel_shape[1] - 1) // 2', "Conv2D.forward",
+             "wrong", "padding-added"),
     Mutation("convolution ignores the padding", "layers.py", "Xp = np.pad(X, ((0, 0), (ph, ph), (pw, pw), (0, 0)))",
              "Xp = X", "Conv2D.forward", "wrong", "padding-ignored"),
     Mutation("convolution dW from the unpadded input", "layers.py",
@@ -141,6 +158,8 @@ MUTATIONS = [
              "Pool2D.max.forward", "wrong", "stride-ignored", occurrence=2),
     Mutation("flatten in column-major order", "layers.py", "return X.reshape(X.shape[0], -1)",
              'return X.reshape(X.shape[0], -1, order="F")', "Flatten.forward", "wrong", "flatten-order"),
+    Mutation("flatten to one dimension", "layers.py", "return X.reshape(X.shape[0], -1)", "return X.reshape(-1)",
+             "Flatten.forward", "wrong", "wrong-shape"),
     Mutation("flatten backward left blank", "layers.py", 'return dLdY.reshape(self.cache["in_dims"])', "return dX",
              "Flatten.backward", "not implemented", "not-implemented"),
     # the model
@@ -154,11 +173,21 @@ MUTATIONS = [
              "wrong", "model-returns-loss"),
     Mutation("model forward skips the last layer", "models.py", "for layer in self.layers:\n            X = layer",
              "for layer in self.layers[:-1]:\n            X = layer", "NeuralNetwork.forward", "wrong", "model-output"),
+    Mutation("model backward clears the gradients it computed", "models.py", "            dY = layer.backward(dY)\n",
+             "            dY = layer.backward(dY)\n        for layer in self.layers:\n            layer.clear_gradients()\n",
+             "NeuralNetwork.backward", "wrong", "all-zero"),
     Mutation("training climbs the loss", "models.py", "layer.parameters[name] = param - delta",
              "layer.parameters[name] = param + delta", "NeuralNetwork.train", "wrong", "train-accuracy"),
     # the environment
     Mutation("imports a module that is not installed", "activations.py", "import numpy as np",
              "import numpy as np\nimport backproplab_no_such_module", "ReLU.forward", "error", "missing-module"),
+    Mutation("imports a name numpy does not have", "activations.py", "import numpy as np",
+             "import numpy as np\nfrom numpy import no_such_name", "ReLU.forward", "error", "import-error"),
+    Mutation("imports a file the package lacks", "activations.py", "import numpy as np",
+             "import numpy as np\nfrom neural_networks.no_such_file import helper", "ReLU.forward", "error",
+             "missing-file"),
+    Mutation("a colon left out", "activations.py", "def forward(self, Z):", "def forward(self, Z)", "Linear.forward",
+             "error", "syntax-error"),
     Mutation("python 2", "layers.py", "import numpy as np", 'import numpy as np\nprint "layers"', "Conv2D.forward",
              "error", "python2"),
     Mutation("the starter's blank", "layers.py", "W = self.init_weights((self.n_in, self.n_out))",

@@ -11,8 +11,9 @@ import sys
 import pytest
 
 from backproplab.check.grader import check_package
+from backproplab.check.output import table
 from backproplab.check.kinds import PART_NAMES
-from check_mutations import CORRECT, MUTATIONS, package_with
+from check_mutations import CORRECT, MUTATIONS, apply, package_with
 
 CHECK_FIXTURES = CORRECT.parent
 
@@ -33,7 +34,7 @@ def test_the_correct_package_passes_every_part():
 
 @pytest.mark.parametrize("mutation", MUTATIONS, ids=[m.name for m in MUTATIONS])
 def test_each_mistake_gives_its_verdict_and_cause(tmp_path, mutation):
-    root = package_with(tmp_path, (mutation.file, mutation.old, mutation.new, mutation.occurrence))
+    root = apply(tmp_path, mutation)
     (finding,) = check_package(root, parts=[mutation.part], timeout=20).findings
     assert (finding.verdict, finding.rule) == (mutation.verdict, mutation.rule), (finding.cause, finding.detail)
     assert finding.cause
@@ -190,3 +191,44 @@ def test_usage_errors_are_one_line_and_exit_2(tmp_path, args, message):
 def test_the_package_folder_itself_can_be_given():
     report = check_package(CORRECT / "neural_networks", parts=["Flatten.*"])
     assert [f.verdict for f in report.findings] == ["pass", "pass"]
+
+
+def test_two_mistakes_in_one_part_are_both_named(tmp_path):
+    """db m times too small and σ(Z) cached where Z is needed: the headline names both."""
+    root = package_with(tmp_path, ("layers.py", 'self.cache["Z"] = Z\n        return self.activation(Z)',
+                                   'self.cache["Z"] = self.activation(Z)\n        return self.activation(Z)', 1),
+                        ("layers.py", 'self.gradients["b"] = np.sum(dZ, axis=0, keepdims=True)',
+                         'self.gradients["b"] = np.sum(dZ, axis=0, keepdims=True) / X.shape[0]', 1))
+    (finding,) = check_package(root, parts=["FullyConnected.backward"]).findings
+    assert finding.verdict == "wrong" and set(finding.rules) == {"cached-output", "over-m"}, finding.causes
+    assert "σ(Z) in its cache" in finding.cause and "m = 5 times too small" in finding.cause
+
+
+def test_a_class_name_alone_selects_its_parts_whatever_its_case(tmp_path):
+    report = check_package(CORRECT, parts=["conv2d", "FLATTEN.forward"])
+    assert [f.part for f in report.findings] == ["Conv2D.forward", "Conv2D.backward", "Flatten.forward"]
+
+
+def test_one_root_cause_is_shown_once_and_the_summary_adds_up(tmp_path):
+    """The starter's blank in layers.py: one block under which every part it stops is named,
+    and a summary whose counts add up to the parts counted."""
+    root = package_with(tmp_path, ("layers.py", "W = self.init_weights((self.n_in, self.n_out))",
+                                   "W = # initialize weights using self.init_weights", 1),
+                        ("activations.py", "class ArcTan(", "class _Gone(", 1))
+    report = check_package(root)
+    text = table(report, width=120)
+    assert text.count("Python cannot load the file") == 1, text
+    assert "the same as FullyConnected.forward" in text
+    s = report.summary()
+    assert s["pass"] + s["wrong"] + s["not implemented"] + s["error"] + s["timeout"] == s["parts"] == 27
+    assert f"{s['pass']} of 27 parts pass; 2 not implemented, 13 error" in text
+    assert all(f.max_error is None for f in report.findings if f.verdict != "pass")
+
+
+def test_a_class_the_grader_does_not_know_is_reported(tmp_path):
+    root = package_with(tmp_path, ("layers.py", "class Flatten(",
+                                   "class Dropout(Layer):\n    def forward(self, X):\n        return X\n\n"
+                                   "    def backward(self, dY):\n        return dY\n\n\nclass Flatten(", 1))
+    report = check_package(root, parts=["Flatten.forward"])
+    assert report.notes == ["your package has Dropout (layers.py), which this grader does not check"]
+    assert "Dropout (layers.py), which this grader does not check" in table(report)

@@ -25,6 +25,9 @@ def test_the_quickstart_notebook_runs_and_its_numbers_hold(tmp_path):
     fashion = re.search(r"Fashion-MNIST test accuracy: ([0-9.]+)", text)
     assert fashion and float(fashion.group(1)) > 0.5
     assert re.search(r"ReLU\.backward +wrong .*ignores dY", text)  # the grader's cell
+    shown = "\n".join(o.get("data", {}).get("text/html", "") for c in nb.cells if c.cell_type == "code"
+                      for o in c.get("outputs", []))
+    assert re.search(r"TanH\.backward</code></td><td>wrong</td>.*treats Z as if it were the output", shown)
     images = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
               if "image/png" in o.get("data", {})]
     assert len(images) >= 5  # curves, weights, and the run's three pictures

@@ -32,9 +32,10 @@ def _error_text(f) -> str:
 
 
 def header_lines(report: Report) -> list[str]:
-    return [f"backproplab check {visible(report.path)} (seed {report.seed})",
-            f"term: {report.term}",
-            f"isolation: {report.isolation.get('detail', '')}"]
+    lines = [f"backproplab check {visible(report.path)} (seed {report.seed})"]
+    if report.term:
+        lines.append(f"term: {report.term}")
+    return lines + [f"isolation: {report.isolation.get('detail', '')}"]
 
 
 def table(report: Report, width: int | None = None) -> str:
@@ -95,9 +96,10 @@ def summary_line(report: Report) -> str:
     absent = f" ({s['absent']} not in your term's homework, not counted)" if s["absent"] else ""
     others = ", ".join(f"{s[v]} {v}" for v in ("wrong", "not implemented", "error", "timeout") if s[v])
     limit, longest = report.limits.timeout, max(kind.timeout_factor for kind in KINDS)
+    limits = (f"Each part had at most {limit:g} s (training {longest * limit:g} s) and {report.limits.memory_mb} MB. "
+              if report.isolation.get("level") != "in-process" else "")
     return (f"{s['pass']} of {s['parts']} parts pass{absent}{'; ' + others if others else ''}; "
-            f"{report.seconds:.1f} s. Each part had at most {limit:g} s (training {longest * limit:g} s) and "
-            f"{report.limits.memory_mb} MB. A result passes when max |yours − right| <= {TOLERANCE:g} × max |right|.")
+            f"{report.seconds:.1f} s. {limits}A result passes when max |yours − right| <= {TOLERANCE:g} × max |right|.")
 
 
 def finding_json(f) -> dict:
