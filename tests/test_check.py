@@ -5,6 +5,7 @@ starter never take the grader down; the outputs (table, JSON, Gradescope) and th
 status are what the README says."""
 
 import json
+from pathlib import Path
 import subprocess
 import sys
 
@@ -26,8 +27,9 @@ def run_cli(*args, timeout=300):
 def test_the_correct_package_passes_every_part():
     report = check_package(CORRECT)
     assert [f.part for f in report.findings] == PART_NAMES
-    failing = {f.part: (f.verdict, f.cause) for f in report.findings if f.verdict != "pass"}
+    failing = {f.part: (f.verdict, f.cause) for f in report.findings if f.verdict != "pass" and not f.absent}
     assert not failing
+    assert {f.part.split(".")[0] for f in report.findings if f.absent} == {"BatchNorm1D", "Elman", "L2"}
     assert report.exit_status == 0
     assert all(f.max_error is None or f.max_error < 1e-12 for f in report.findings)
 
@@ -167,7 +169,7 @@ def test_gradescope_results_with_a_rubric(tmp_path):
     assert output.count("does not match the derivative") == 1, output
     assert graded["score"] == 3 and "2 of 3 graded parts pass: 3 of 6 points" in graded["output"]
     assert "Linear.backward" in graded["output"] and "Sigmoid.forward" in graded["output"]
-    again = run_cli(root, "--parts", "Linear.forward", "--gradescope", results)
+    again = run_cli(root, "--parts", "Linear.forward", "--gradescope", results, "--term", "sp24")
     assert again.returncode == 2 and "--overwrite" in again.stderr and "Traceback" not in again.stderr
 
 
@@ -221,7 +223,8 @@ def test_one_root_cause_is_shown_once_and_the_summary_adds_up(tmp_path):
     assert "the same as FullyConnected.forward" in text
     s = report.summary()
     assert s["pass"] + s["wrong"] + s["not implemented"] + s["error"] + s["timeout"] == s["parts"] == 27
-    assert f"{s['pass']} of 27 parts pass; 2 not implemented, 13 error" in text
+    assert f"{s['pass']} of 27 parts pass (6 not in your term's homework, not counted); 2 not implemented, 13 error" \
+        in text
     assert all(f.max_error is None for f in report.findings if f.verdict != "pass")
 
 
@@ -232,3 +235,36 @@ def test_a_class_the_grader_does_not_know_is_reported(tmp_path):
     report = check_package(root, parts=["Flatten.forward"])
     assert report.notes == ["your package has Dropout (layers.py), which this grader does not check"]
     assert "Dropout (layers.py), which this grader does not check" in table(report)
+
+
+#: causes produced by tests other than the mutations, with the test that produces each
+PRODUCED_ELSEWHERE = {
+    "timeout": "test_a_hang_times_out_and_every_other_part_still_runs",
+    "absent": "test_another_terms_package_is_graded_on_what_its_term_has",
+    "missing-class": "test_deleting_an_unfinished_class_does_not_hide_it",
+    "model-layers-wrong": "test_a_layer_is_judged_with_a_right_activation",
+    "malformed-result": "test_check_attacks.py",
+    "reference-implementation": "test_check_attacks.py",
+    "tampering": "test_check_attacks.py",
+}
+#: causes any kind may name: from comparing arrays (judge.explain, judge_array, fd_check), from what
+#: a call returned (not implemented, an exception), or from the part's process
+GENERIC = {"times-m", "over-m", "sign", "transposed", "integer-result", "not-finite", "empty", "wrong-shape",
+           "not-derivative", "forward-wrong", "input-modified"}
+
+
+def test_every_cause_of_the_catalogue_is_produced_and_every_kind_declares_what_it_names():
+    from backproplab.check.causes import CATALOGUE, ENVIRONMENT_RULES, VERDICT_RULES
+    from backproplab.check.kinds import PARTS
+    from check_term_mutations import TERM_MUTATIONS
+
+    mutations = [*MUTATIONS, *TERM_MUTATIONS]
+    here = Path(__file__).parent
+    for rule, where in PRODUCED_ELSEWHERE.items():
+        source = (here / where).read_text() if where.endswith(".py") else Path(__file__).read_text()
+        assert (where.endswith(".py") or f"def {where}(" in source) and rule in source, (rule, where)
+    assert CATALOGUE == {m.rule for m in mutations} | set(PRODUCED_ELSEWHERE)
+    kinds = {part.name: part.kind for part in PARTS}
+    for m in mutations:
+        allowed = set(kinds[m.part].causes) | GENERIC | set(VERDICT_RULES) | set(ENVIRONMENT_RULES)
+        assert m.rule in allowed, f"{m.name}: {kinds[m.part].name} names {m.rule}, not in its causes"

@@ -16,17 +16,18 @@ import sys
 
 #: rule id → the sentence; ``{…}`` fields are filled in by the judge
 RESULT_RULES = {
-    "times-m": "{what} is m = {m} times too large: it sums over the batch where the loss takes the mean "
-               "(J = −(1/m) Σ …); divide by the batch size m",
-    "over-m": "{what} is m = {m} times too small: it divides by the batch size again, although the 1/m is "
-              "already in the loss's gradient; remove the division",
+    "times-m": "{what} is m = {m} times too large: it sums over the batch where the loss takes the mean; "
+               "divide by the batch size m",
+    "over-m": "{what} is m = {m} times too small: it divides by the batch size m once too often (the mean's 1/m "
+              "is taken once, in the loss); remove the extra division",
     "sign": "{what} has the wrong sign (it is −1 × the right value)",
     "transposed": "{what} is transposed: shape {shape} where {expected_shape} is expected",
-    "bias-not-summed": "the bias gradient {what} keeps one row per example (shape {shape}): sum dZ over the "
-                       "batch, db = dZ.sum(axis=0, keepdims=True), shape {expected_shape}",
+    "bias-not-summed": "the bias gradient {what} keeps one row per example (shape {shape}): a parameter shared "
+                       "by every example gets the sum of their gradients over the batch (for a dense layer "
+                       "db = dZ.sum(axis=0, keepdims=True)), shape {expected_shape}",
     "activation-skipped": "the activation's derivative is left out of {what}: first dZ = σ'(Z) ⊙ dY "
                           "(self.activation.backward(Z, dLdY)), then dW, db and dX from dZ",
-    "activation-not-applied": "the activation is not applied: the layer returns Z = XW + b, not σ(Z) "
+    "activation-not-applied": "the activation is not applied: the layer returns its pre-activation Z, not σ(Z) "
                               "(self.activation(Z))",
     "cached-output": "{what} is computed from the activation's output: the layer keeps σ(Z) in its cache where "
                      "backward needs Z (self.activation.backward takes Z, the activation's input)",
@@ -96,6 +97,43 @@ RESULT_RULES = {
                  "environment of other processes",
     "not-finite": "{what} holds NaN or infinity",
     "train-accuracy": "the trained network reaches {accuracy} test accuracy on Iris (needs {bar})",
+    # the L2 loss (kinds/l2.py)
+    "l2-not-squared": "{what} does not square the differences (a norm ‖Y − Ŷ‖, or a mean of |y − ŷ|): the L2 loss "
+                      "is the mean squared error, J = {formula}",
+    "l2-other-convention": "{what} is {factor} the gradient of {basis}: it is the gradient of the other convention, "
+                           "{other}; a loss's forward and backward must use the same one, here ∂J/∂Ŷ = {gradient}",
+    # batch normalisation (kinds/batch_norm.py)
+    "bn-unbiased-variance": "{what} normalises with the unbiased variance (÷ (m − 1), e.g. np.var(X, ddof=1)); "
+                            "batch normalisation divides by m: σ² = (1/m) Σ (x − μ)², np.var's default",
+    "bn-unbiased-running": "{what} averages the unbiased batch variance (÷ (m − 1), as PyTorch does); the homework's "
+                           "running variance averages the biased σ² the layer normalises with: running_var = "
+                           "momentum · running_var + (1 − momentum) · σ²",
+    "bn-eps-outside": "{what} adds ε outside the square root (√σ² + ε); it belongs inside: "
+                      "X̂ = (X − μ) / √(σ² + ε)",
+    "bn-momentum-swapped": "{what} gives the new batch the weight momentum (running = (1 − momentum) · running + "
+                           "momentum · batch); the homework's momentum weighs the old value: running = momentum · "
+                           "running + (1 − momentum) · batch",
+    "bn-running-first-batch": "{what} starts from the first batch's statistics; the running mean and variance "
+                              "start at zeros, and every training batch, the first too, is averaged in with "
+                              "running = momentum · running + (1 − momentum) · batch",
+    "bn-test-batch-stats": "{what} normalises with the test batch's own mean and variance; mode \"test\" uses the "
+                           "running ones: X̂ = (X − running_mu) / √(running_var + ε)",
+    "bn-test-updates": "forward(X, mode=\"test\") changes the running statistics ({what}); only training updates "
+                       "them: update them in the \"train\" branch alone",
+    "bn-no-stat-paths": "{what} treats μ and σ² as constants (dX = γ dY / √(σ² + ε)); both depend on every row "
+                        "of X: dX = (γ / (m √(σ² + ε))) (m dY − Σ dY − X̂ Σ (dY ⊙ X̂)), the sums over the batch",
+    "bn-no-variance-path": "{what} leaves out the path through σ² (it has the mean's, −Σ dY, but not −X̂ Σ (dY ⊙ "
+                           "X̂)): dX = (γ / (m √(σ² + ε))) (m dY − Σ dY − X̂ Σ (dY ⊙ X̂))",
+    # the Elman recurrent layer (kinds/elman.py)
+    "elman-not-accumulated": "{what} holds one time step's gradient only: W, U and b are shared by every step, so "
+                             "their gradients add up over t = 1 … T (dW += X_tᵀ dZ_t inside the loop, from zeros)",
+    "elman-delta-not-propagated": "{what} does not carry the state's gradient back through time: step t passes "
+                                  "δ_{{t−1}} = dZ_t Uᵀ to the state s_{{t−1}} before it (δ = dZ @ U.T after each "
+                                  "step, starting from δ_T = dL/ds_T)",
+    "elman-time-reversed": "{what} lists the time steps in reverse order (the loop runs from T down to 1): return "
+                           "dL/dX_t in time order, t = 1 … T (fill index t, or insert(0, dX_t))",
+    "elman-state-off-by-one": "{what} pairs dZ_t with s_t, the state step t produced; U multiplies the state that "
+                              "entered step t: dU = Σ_t s_{{t−1}}ᵀ dZ_t (s_0 = 0)",
 }
 
 #: causes named by the verdict itself, not by comparing results: their sentences are written

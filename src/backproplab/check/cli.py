@@ -4,6 +4,7 @@ prints or writes the result. ``cli.py`` only parses and dispatches."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 from pathlib import Path
 
@@ -11,7 +12,11 @@ from ..errors import UsageError
 from .isolation import CHOICES
 from .terms import TERMS
 
-VISIBILITIES = ("visible", "after_due_date", "hidden")
+VISIBILITIES = ("visible", "after_due_date", "after_published", "hidden")  # Gradescope's
+#: why a grade needs the term or the rubric: a package's classes are its author's to choose
+TERM_NEEDED = ("a grade needs --term TERM (or a --rubric, whose parts worth points must be there): which parts "
+               "count cannot be decided by the classes a package has, which its author chooses (deleting a class "
+               "and renaming another makes it look like another term); the terms: " + ", ".join(t.name for t in TERMS))
 
 DESCRIPTION = """Grade a learner's own neural_networks package: every activation, layer, loss and the model,
 each forward and backward against backproplab's (seeded random inputs, float64), with the likely cause of
@@ -38,6 +43,10 @@ def add_check_flags(c: argparse.ArgumentParser) -> None:
     c.add_argument("--term", choices=[t.name for t in TERMS],
                    help="the homework's term, whose classes the package must have (default: recognised by the "
                         "classes it has): " + "; ".join(f"{t.name} {t.title}" for t in TERMS))
+    c.add_argument("--starter", metavar="DIR",
+                   help="the course's starter neural_networks/ package (or the folder holding it): PATH's "
+                        "activations.py, layers.py, losses.py and models.py (flat, in neural_networks/ or one folder "
+                        "deeper) are graded inside a copy of it, as students upload them to Gradescope")
     c.add_argument("--isolation", choices=CHOICES, default="auto",
                    help="how the learner's code is shut away: auto (the strongest available), strict (never only "
                         "process-level), or namespaces, user, process (default: auto)")
@@ -48,13 +57,15 @@ def add_check_flags(c: argparse.ArgumentParser) -> None:
     c.add_argument("--overwrite", action="store_true", help="replace an existing --gradescope file")
 
 
-def _check_flags(args) -> None:
+def check_flags(args) -> None:
     if not (math.isfinite(args.timeout) and 0.5 <= args.timeout <= 3600):
         raise UsageError(f"--timeout must be a number of seconds from 0.5 to 3600; got {args.timeout}")
     if not 256 <= args.memory <= 2**20:
         raise UsageError(f"--memory must be from 256 to 1048576 MB; got {args.memory}")
     if not 0 <= args.seed < 2**32:
         raise UsageError(f"--seed must be from 0 to 4294967295; got {args.seed}")
+    if args.gradescope and not (args.term or args.rubric):
+        raise UsageError(TERM_NEEDED)
     if args.gradescope:
         target = Path(args.gradescope)
         if target.is_dir():
@@ -66,7 +77,7 @@ def _check_flags(args) -> None:
 
 
 def run_check(args) -> int:
-    _check_flags(args)
+    check_flags(args)
     path = Path(args.path)
     if path.exists() and not path.is_dir():
         return _check_predictions(args)
@@ -75,8 +86,16 @@ def run_check(args) -> int:
     from .output import as_json, gradescope, read_rubric, table
 
     rubric = read_rubric(args.rubric) if args.rubric else None
-    report = check_package(args.path, seed=args.seed, parts=args.parts, timeout=args.timeout, memory_mb=args.memory,
-                           isolation=args.isolation, term=args.term, rubric=rubric)
+    with contextlib.ExitStack() as stack:
+        target, notes = args.path, []
+        if args.starter:
+            from .starter import assembled
+
+            assembly = stack.enter_context(assembled(args.path, args.starter))
+            target, notes = assembly.root, assembly.notes
+        report = check_package(target, seed=args.seed, parts=args.parts, timeout=args.timeout, memory_mb=args.memory,
+                               isolation=args.isolation, term=args.term, rubric=rubric)
+    report.path, report.notes = args.path, notes + report.notes
     print(as_json(report) if args.json else table(report))
     if args.gradescope:
         write_text(args.gradescope, gradescope(report, rubric, args.output_visibility) + "\n")
@@ -86,8 +105,9 @@ def run_check(args) -> int:
 def _check_predictions(args) -> int:
     from .predictions import check_predictions
 
-    if args.gradescope or args.parts or args.json:
-        raise UsageError("--gradescope, --parts and --json apply to a homework package, not to a predictions.csv")
+    if args.gradescope or args.parts or args.json or args.starter:
+        raise UsageError("--gradescope, --parts, --json and --starter apply to a homework package, "
+                         "not to a predictions.csv")
     report = check_predictions(args.path, args.data_dir)
     print(report.text())
     return report.exit_status

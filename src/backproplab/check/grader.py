@@ -110,7 +110,10 @@ def check_package(path, seed: int = 0, parts: list[str] | None = None, timeout: 
         raise UsageError(f"{path}: {err}") from None
     notes = _unknown_classes(probes)
     info = {"level": level.level, "detail": level.detail, "seccomp": ready.get("seccomp") is None,
-            "limits": ready.get("limits", {})}
+            "landlock": ready.get("landlock") is None, "limits": ready.get("limits", {})}
+    if not info["seccomp"] or (level.level == "user" and not info["landlock"]):
+        missing = [name for name in ("seccomp", "landlock") if not info[name]]
+        info["detail"] += f" (without {' and '.join(missing)} on this system)"
     return Report(str(path), seed, findings, time.monotonic() - start, info,
                   f"{the_term.name} ({'given' if term else 'recognised by its classes'}): {the_term.title}", notes,
                   limits)
@@ -156,9 +159,14 @@ class _Grading:
         return [findings[p.name] for p in chosen]
 
     def _before_running(self, part: Part, probe: Outcome, found, term, expected) -> Finding | None:
-        """The part's finding when its module did not load or lacks its class; else None."""
+        """The part's finding when its class is not in the package or its module did not load; else None."""
         module = f"{part.cls.module}.py"
         f = Finding(part.name)
+        wanted = (part.cls.name in expected) if expected is not None else terms.has(term, part.cls)
+        if not found.get(part.cls.name) and not wanted:
+            f.absent = True
+            return f.worse("not implemented", f"{module} has no class {part.cls.name}: not in your term's homework "
+                                              f"({term.name}); not counted", "absent")
         if probe.status == "timeout":
             return f.worse("timeout", f"importing {module} did not finish within {self.ctx.timeout:g} s (code at the "
                                       "top level of a file that runs forever or far too long?)", "timeout")
@@ -169,16 +177,12 @@ class _Grading:
         if info and info.get("kind") == "error":
             verdict, cause, rule = error_problem(info, f"importing {module}", self.ctx)
             f.worse("error" if verdict != "not implemented" else verdict, cause, rule)
-            _attach_output(f, probe)
+            _attach_output(f, probe, self.ctx.package_root)
             return f
         if found.get(part.cls.name):
             return None
-        if (part.cls.name in expected) if expected is not None else terms.has(term, part.cls):
-            return f.worse("not implemented", f"{module} has no class {part.cls.name}, which the homework of your "
-                                              f"term ({term.name}) has", "missing-class")
-        f.absent = True
-        return f.worse("not implemented", f"{module} has no class {part.cls.name}: not in your term's homework "
-                                          f"({term.name}); not counted", "absent")
+        return f.worse("not implemented", f"{module} has no class {part.cls.name}, which the homework of your term "
+                                          f"({term.name}) has", "missing-class")
 
     def run(self, part: Part, term) -> Finding:
         prepared = part.kind.draw(part, self.seed, reference, term)
@@ -188,7 +192,7 @@ class _Grading:
         f = self._judged(part, prepared, outcome, limit)
         f.seconds = round(outcome.seconds, 2)
         _flagged(f, outcome.flags, self.scan.flagged(part.cls.module))
-        _attach_output(f, outcome)
+        _attach_output(f, outcome, self.ctx.package_root)
         return f
 
     def _judged(self, part: Part, prepared, outcome: Outcome, limit: float) -> Finding:
@@ -239,8 +243,8 @@ def _flagged(f: Finding, flags: list[dict], uses: list[str]) -> None:
             f.worse("error", result_cause(rule, what="; ".join(what)), rule)
 
 
-def _attach_output(f: Finding, outcome: Outcome) -> None:
+def _attach_output(f: Finding, outcome: Outcome, package_root: str) -> None:
     if f.verdict != "pass" and outcome.output.strip():
-        shown = outcome.output[:2000]
+        shown = outcome.output[:2000].replace(package_root + os.sep, "")  # paths as the learner knows them
         cut = f" (the first 2,000 of {outcome.output_bytes:,} bytes)" if outcome.output_bytes > len(shown) else ""
         f.detail.append(f"your code printed{cut}:\n" + "\n".join("    " + line for line in shown.splitlines()))

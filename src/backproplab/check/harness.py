@@ -9,7 +9,9 @@ grader checks and judges against what it computes itself.
 
 ``guard`` is installed before the learner's package loads: an audit hook (which no code
 can remove) that refuses, and reports on the results pipe at once, an import of a
-reference implementation (backproplab, PyTorch, …), a read of their files, and ctypes.
+reference implementation (backproplab, PyTorch, …), a read of their files, and ctypes;
+and a finder first on ``sys.meta_path`` that does the same for ``importlib.import_module``,
+which raises no audit event.
 
 This module is shipped into the sandbox: numpy and the standard library only. In a
 notebook (``check_part``) the same functions run in the learner's own kernel.
@@ -65,8 +67,8 @@ class Calls:
     def record(self, label: str, value) -> None:
         self.meta[label] = describe_value(value)
         self.arrays.pop(label, None)
-        if self.meta[label]["kind"] == "array":
-            array = np.asarray(value)
+        if self.meta[label]["kind"] == "array":  # a copy: the learner's code may change its array later
+            array = np.array(value)
             self.arrays[label] = array.astype(np.float64) if array.dtype.kind == "f" and array.itemsize > 8 else array
 
     def note(self, label: str, **info) -> None:
@@ -277,7 +279,7 @@ def guard(results_fd: int, denied_dirs: list[str]) -> None:
             if isinstance(path, str) and path and not path.startswith("<"):
                 path = os.path.abspath(path)
                 real = os.path.realpath(path) if event == "open" else path
-                if any(p.startswith(denied_dirs) for p in (path, real)):
+                if any((p + os.sep).startswith(denied_dirs) for p in (path, real)):  # the folder itself too
                     flag("reference-implementation", f"the file {path}", PermissionError)
                 if event == "open" and real.startswith("/proc/") and real.endswith(("/mem", "/environ")):
                     flag("tampering", f"the file {path}", PermissionError)
@@ -285,3 +287,16 @@ def guard(results_fd: int, denied_dirs: list[str]) -> None:
             flag("tampering", "ctypes", PermissionError)
 
     sys.addaudithook(hook)
+
+    class Refuse:
+        """First on sys.meta_path: importlib.import_module raises no "import" audit event, but every
+        import not done yet asks the finders (one removed from the path leaves the library hidden,
+        or its files refused by the hook)."""
+
+        @staticmethod
+        def find_spec(name, path=None, target=None):
+            if name.split(".")[0] in REFERENCE_LIBRARIES:
+                flag("reference-implementation", f"the module {name.split('.')[0]}", ImportError)
+            return None
+
+    sys.meta_path.insert(0, Refuse)

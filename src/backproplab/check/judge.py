@@ -45,9 +45,14 @@ class Finding:
 
     @property
     def cause(self) -> str:
-        """The headline: every distinct cause of the verdict (two mistakes are both named)."""
-        texts = list(dict.fromkeys(text for _, text in self.causes if text))
-        return texts[0] if len(texts) == 1 else "; and ".join(texts)
+        """The headline: one sentence per distinct cause of the verdict (two mistakes are both
+        named; one mistake seen in dX, dW and db is named once)."""
+        texts, rules = [], set()
+        for rule, text in self.causes:
+            if text and text not in texts and (rule is None or rule not in rules):
+                texts.append(text)
+                rules.add(rule)
+        return "; and ".join(texts)
 
     @property
     def rule(self) -> str | None:
@@ -300,6 +305,17 @@ def modified_inputs(finding: Finding, result: Result, labels: list[str], what: s
             finding.worse("wrong", cause, "input-modified")
         else:
             finding.detail.append(cause)
+
+
+def judge_cases(prepared, judge_case) -> Finding:
+    """The part's finding from its cases': ``judge_case(f, c, case)`` records on a finding of its
+    own what is wrong in case ``c``; the cases are then combined."""
+    cases = []
+    for c, case in enumerate(prepared.cases):
+        f = Finding(prepared.part.name)
+        judge_case(f, c, case)
+        cases.append((case["label"], f))
+    return combine(prepared.part.name, cases)
 
 
 def combine(part: str, cases: list[tuple[str, Finding]]) -> Finding:

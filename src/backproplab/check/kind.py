@@ -77,9 +77,10 @@ class Prepared:
 
 @dataclass(frozen=True)
 class PartKind:
-    """The whole of one kind of part. ``draw(part, rng, nn)`` prepares the inputs and what the
-    grader expects (``nn``: backproplab's library, which the test suite proves against
-    torch); ``run(task, inputs, calls, cls)`` calls the learner's class in its process;
+    """The whole of one kind of part. ``draw(part, seed, ours, term)`` prepares the inputs and
+    what the grader expects (``ours``: ``reference``, backproplab's library, which the test
+    suite proves against torch; ``term``: the package's, None in a notebook);
+    ``run(task, inputs, calls, cls)`` calls the learner's class in its process;
     ``judge(prepared, result, ctx)`` gives the ``Finding``; ``labels(prepared)`` are the
     labels its process may send; ``causes`` are the catalogue ids it can name."""
 

@@ -48,13 +48,18 @@ def table(report: Report, width: int | None = None) -> str:
     room = max(20, width - parts_w - 32)
     groups = failing_groups(report)
     first_of = {f.part: group[0].part for group in groups for f in group}
-    for f in report.findings:
+    for f in (f for f in report.findings if not f.absent):
         cause = visible(f.cause)
         if first_of.get(f.part, f.part) != f.part:
             cause = f"the same as {first_of[f.part]}"
         cause = cause if len(cause) <= room else cause[: room - 1] + "…"
-        lines.append(f"{f.part:<{parts_w}}  {_verdict(f):<15}  {_error_text(f):>9}  {cause}".rstrip())
+        lines.append(f"{f.part:<{parts_w}}  {f.verdict:<15}  {_error_text(f):>9}  {cause}".rstrip())
+    absent = list(dict.fromkeys(f.part.split(".")[0] for f in report.findings if f.absent))
+    if absent:
+        lines.append(f"not in your term's homework, not graded: {', '.join(absent)}")
     for group in groups:
+        if not detail_without_cause(group[0]) and all(len(visible(f.cause)) <= room for f in group):
+            continue  # the table's rows say it all
         names = ", ".join(f.part for f in group)
         lines += ["", f"{names}: {group[0].verdict}" if len(group) == 1 else
                   f"{names} ({len(group)} parts): {group[0].verdict}"]
@@ -67,10 +72,6 @@ def table(report: Report, width: int | None = None) -> str:
         lines += [f"  {visible(note)}" for note in report.notes]
     lines += ["", summary_line(report)]
     return "\n".join(lines)
-
-
-def _verdict(f) -> str:
-    return "not in term" if f.absent else f.verdict
 
 
 def failing_groups(report: Report) -> list[list]:
@@ -176,6 +177,8 @@ def gradescope(report: Report, rubric: dict[str, float] | None = None, output_vi
                f"{score:g} of {total:g} points. Isolation: {report.isolation.get('detail', '')}. Term: {report.term}.")
     if left_out:
         summary += f" Not graded (worth no points, or not in your term's homework): {', '.join(left_out)}."
-    return json.dumps({"score": score, "execution_time": round(report.seconds, 1), "output": summary,
+    if report.notes:
+        summary += " Notes: " + " ".join(f"{note}." for note in report.notes)
+    return json.dumps({"score": score, "execution_time": round(report.seconds, 1), "output": visible(summary),
                        "output_format": "text", "stdout_visibility": "hidden", "tests": tests},
                       indent=2, allow_nan=False)

@@ -127,9 +127,9 @@ def read_message(stream: Stream, byte_budget: int = MAX_MESSAGE_BYTES) -> tuple[
     float64. Raises ``ProtocolError`` for anything the protocol does not allow (before
     reading a declared array whose size is not allowed), ``EOFError`` at the end."""
     line = stream.line()
-    try:
-        header = json.loads(line)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
+    try:  # ValueError: also an integer of more than 4,300 digits, and NaN or Infinity (_no_constant)
+        header = json.loads(line, parse_constant=_no_constant)
+    except (ValueError, RecursionError) as err:
         raise ProtocolError(f"a header that is not JSON ({type(err).__name__})") from None
     if not isinstance(header, dict) or header.get("type") not in (TASK, RESULT, FLAG, OUTPUT, PART, END, READY):
         raise ProtocolError("a header without a known message type")
@@ -149,6 +149,10 @@ def read_message(stream: Stream, byte_budget: int = MAX_MESSAGE_BYTES) -> tuple[
     return header, arrays
 
 
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not a JSON number")
+
+
 def _declared(entry) -> tuple[str, np.dtype, tuple[int, ...], int]:
     """(label, dtype, shape, nbytes) of one declared array, each checked."""
     if not (isinstance(entry, list) and len(entry) == 4):
@@ -156,7 +160,7 @@ def _declared(entry) -> tuple[str, np.dtype, tuple[int, ...], int]:
     label, dtype, shape, nbytes = entry
     if not isinstance(label, str) or not 0 < len(label) <= 200:
         raise ProtocolError("an array label that is not a short string")
-    if dtype not in DTYPES:
+    if not isinstance(dtype, str) or dtype not in DTYPES:
         raise ProtocolError(f"array {label!r}: dtype {str(dtype)[:20]!r} is not a numeric dtype the grader reads")
     if (not isinstance(shape, list) or len(shape) > MAX_DIMS
             or not all(type(d) is int and 0 <= d <= MAX_ELEMENTS for d in shape)):
@@ -177,6 +181,12 @@ def _declared(entry) -> tuple[str, np.dtype, tuple[int, ...], int]:
 RECORD_KINDS = {"array", "ellipsis", "none", "other", "too large", "error", None}
 MAX_RECORDS = 2000
 MAX_STRING = 4000
+#: the fields of a description that the grader reads as they come (into sentences, paths, patterns), and
+#: the types they must have; a note's other fields are read through ``judge.Result.note``, which checks
+#: the type of each where it reads it
+FIELDS = {"kind": (str, type(None)), "type": str, "dtype": str, "message": str, "exit_code": str, "module": str,
+          "function": str, "text": str, "file": (str, type(None)), "line": (int, type(None)), "memory": bool,
+          "blank": bool}
 
 
 def check_result(header: dict, arrays: dict[str, np.ndarray], allowed: set[str]) -> dict[str, dict]:
@@ -191,8 +201,12 @@ def check_result(header: dict, arrays: dict[str, np.ndarray], allowed: set[str])
         if label not in allowed:
             raise ProtocolError(f"a result labelled {label[:80]!r}, which this part does not produce")
         record = bounded(record)
-        if not isinstance(record, dict) or record.get("kind") not in RECORD_KINDS:
+        if not isinstance(record, dict) or not isinstance(record.get("kind"), FIELDS["kind"]) \
+                or record.get("kind") not in RECORD_KINDS:
             raise ProtocolError(f"the record of {label!r} is not a description of a value")
+        _check_fields(label, record)
+        for caller in record.get("outer", []):
+            _check_fields(label, caller)
         if (record.get("kind") == "array") != (label in arrays):
             raise ProtocolError(f"{label!r}: a record and its array do not come together")
         if label in arrays and list(arrays[label].shape) != record.get("shape"):
@@ -204,6 +218,20 @@ def check_result(header: dict, arrays: dict[str, np.ndarray], allowed: set[str])
     return clean
 
 
+def _check_fields(label: str, record) -> None:
+    """The fields the grader reads as they come have the types it reads them as."""
+    if not isinstance(record, dict):
+        raise ProtocolError(f"{label!r}: a caller that is not a description")
+    for key, types in FIELDS.items():
+        if key in record and not isinstance(record[key], types):
+            raise ProtocolError(f"{label!r}: its {key!r} is not of the type the grader reads")
+    shape = record.get("shape", [])
+    if not (isinstance(shape, list) and all(type(d) is int and d >= 0 for d in shape)):
+        raise ProtocolError(f"{label!r}: its shape is not a list of sizes")
+    if not isinstance(record.get("outer", []), list):
+        raise ProtocolError(f"{label!r}: its callers are not a list")
+
+
 def bounded(value, depth: int = 0):
     """A JSON value cut to size: strings of at most ``MAX_STRING`` characters, lists of at most
     200 items, dicts of at most 100 string keys, 5 levels deep, finite numbers."""
@@ -212,7 +240,9 @@ def bounded(value, depth: int = 0):
     if value is None or isinstance(value, bool):
         return value
     if isinstance(value, int):
-        return value if abs(value) < 2**63 else float(value)
+        if abs(value) >= 2**63:
+            raise ProtocolError("a record holds a whole number of more than 64 bits")
+        return value
     if isinstance(value, float):
         if not math.isfinite(value):
             raise ProtocolError("a record holds a number that is not finite")

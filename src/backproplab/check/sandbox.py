@@ -26,12 +26,12 @@ from pathlib import Path
 from . import confine, isolation, protocol
 from .harness import REFERENCE_LIBRARIES
 from .judge import Result
-from .zygote import BOOT
+from .zygote import BOOT, remove_tree
 
 CHECK_DIR = Path(__file__).resolve().parent
 #: the grader's own modules the sandbox needs (numpy and the standard library only; tests keep it so)
 SHIPPED = ("protocol.py", "harness.py", "confine.py", "zygote.py", "kind.py", "judge.py",
-           "causes.py", "kinds")
+           "causes.py", "terms.py", "kinds")
 #: a package is a few files of source: more than this is not copied
 MAX_PACKAGE_FILES, MAX_PACKAGE_BYTES = 2000, 64 * 2**20
 #: what the part's process may print that is kept
@@ -115,7 +115,7 @@ class Sandbox:
         if self.level.level == "user":
             isolation.remove_files_of(isolation.SANDBOX_UID + self.slot)
         if self.root:
-            shutil.rmtree(self.root, ignore_errors=True)
+            remove_tree(str(self.root))  # at any depth (what the sandbox's user made in its working folder)
 
     # -- the zygote ------------------------------------------------------------------------------------
 
@@ -127,9 +127,9 @@ class Sandbox:
         self.results_r, results_w = os.pipe()
         argv = [sys.executable, "-I", "-S", "-B", "-c", BOOT, str(self.root / "code"), str(self.site_view), "--",
                 str(control_r), str(results_w)]
-        env = {"PATH": "/usr/bin:/bin", isolation.TOKEN: self.token, "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "HOME": str(self.work),
-               "TMPDIR": str(self.work), "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-               "MPLBACKEND": "Agg", "MPLCONFIGDIR": str(self.work)}
+        env = {"PATH": "/usr/bin:/bin", isolation.TOKEN: self.token, "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
+               "HOME": str(self.work), "TMPDIR": str(self.work), "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
+               "MKL_NUM_THREADS": "1", "MPLBACKEND": "Agg", "MPLCONFIGDIR": str(self.work)}
         try:
             self.proc = subprocess.Popen(isolation.command(self.level, layout, self.limits, argv), env=env,
                                          cwd=self.work if self.level.level != "namespaces" else "/",
@@ -145,9 +145,10 @@ class Sandbox:
         self.diagnostics = bytearray()
         threading.Thread(target=self._read, args=(self.results_r, self.messages), daemon=True).start()
         threading.Thread(target=self._drain, args=(self.proc.stdout, self.diagnostics), daemon=True).start()
+        readable, writable = isolation.file_rules(layout, self.site_view)
         setup = {"package_dir": str(self.package_copy), "denied": list(self.denied), "work": str(self.work),
                  "limits": self.limits.for_zygote(self.level.level), "sweep_all": self.level.strong,
-                 "max_output": MAX_OUTPUT}
+                 "max_output": MAX_OUTPUT, "readable": readable, "writable": writable}
         deadline = time.monotonic() + START_TIMEOUT
         self._send(protocol.encode(protocol.TASK, setup), deadline)
         kind, header, _ = self._next(deadline)
@@ -162,11 +163,12 @@ class Sandbox:
         proc, self.proc = self.proc, None
         if proc is None:
             return
-        isolation.kill_tree(proc.pid)
+        killed = isolation.kill_tree(proc.pid)
         proc.kill()
         proc.wait()
         if self.level.level == "user":
-            isolation.kill_user(isolation.SANDBOX_UID + self.slot)
+            killed |= isolation.kill_user(isolation.SANDBOX_UID + self.slot)
+        isolation.reap(killed - {proc.pid})  # orphans came to us (a subreaper): no zombie stays
         isolation.reap_strays(self.token)
         for fd in (self.control_w, self.results_r):
             try:
@@ -239,7 +241,7 @@ class Sandbox:
             while True:
                 header, arrays = protocol.read_message(stream)
                 messages.put((header.pop("type"), header, arrays))
-        except (EOFError, OSError, protocol.ProtocolError, ValueError):
+        except Exception:  # the end of the pipe, or a message that is not one: the zygote is gone or out of step
             messages.put((None, {}, {}))
 
     @staticmethod
@@ -307,9 +309,16 @@ def copy_package(source: Path, target: Path) -> None:
 
 
 def _site_dirs() -> list[str]:
+    """The folders of installed packages the grader imports from: its site-packages, and those
+    on its path (PYTHONPATH's); never another folder of its path (a source tree, the tests)."""
     import site
 
-    return [p for p in site.getsitepackages() if os.path.isdir(p)]
+    found = []
+    for path in [*site.getsitepackages(), *sys.path]:
+        real = os.path.realpath(path) if path else ""
+        if os.path.basename(real) in ("site-packages", "dist-packages") and os.path.isdir(real) and real not in found:
+            found.append(real)
+    return found
 
 
 def _link_site_view(view: Path, site_dirs) -> list[str]:

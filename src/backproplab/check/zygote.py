@@ -1,16 +1,18 @@
 """The process inside the sandbox that starts each part: it never runs the learner's code
 itself. It confines itself first (no core dumps or /proc/<pid>/mem, a child subreaper, the
-seccomp filter, hard limits), loads numpy and the part kinds once, says it is ready, and
-then, for each task the grader sends, forks the part's process and waits for it.
+seccomp filter, hard limits, the files it may read and write), loads numpy and the part
+kinds once, says it is ready, and then, for each task the grader sends, forks the part's
+process and waits for it.
 
 A part's process sets its own limits, changes to a fresh working folder, installs the
 audit hook (``harness.guard``), imports the learner's package, calls the part kind's
 ``run`` and sends its ``result``; what it prints goes through a pipe of its own, which the
 zygote relays as ``output`` messages. When the part's process has ended, the zygote kills
 every process the part left (its subreaper catches a ``setsid`` daemon; inside a PID
-namespace or as the sandbox's own user, ``kill(-1)`` reaches everything else), removes
-the working folder and sends ``end``. The grader enforces the time limit by ending the
-whole sandbox.
+namespace or as the sandbox's own user, ``kill(-1)`` reaches everything else), empties
+the sandbox's working folder (the part's own folder, under a name no part can take before,
+and whatever the part left beside it) and sends ``end``. The grader enforces the time
+limit by ending the whole sandbox.
 
 Started as ``python -I -S -B -c BOOT HARNESS_ROOT SITE_DIR… -- CONTROL_FD RESULTS_FD``.
 """
@@ -20,9 +22,10 @@ from __future__ import annotations
 import importlib
 import os
 import select
-import shutil
 import signal
+import stat
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -41,8 +44,11 @@ def main(control_fd: int, results_fd: int) -> None:
                 "parent_death": confine.die_with_parent()}
     refused = confine.install_filter() if setup.get("seccomp", True) else "not asked"
     limits = _hard_limits(setup["limits"], ("file_bytes", "processes", "open_files", "core"))
+    clear(setup["work"])  # what a part left when the zygote before this one was ended (the user level's is on disk)
+    files = confine.restrict_files(setup["readable"], setup["writable"]) if "readable" in setup else "not asked"
     protocol.send(results_fd, protocol.encode(protocol.READY, {"confined": confined, "seccomp": refused,
-                                                               "limits": limits, "pid": os.getpid()}))
+                                                               "landlock": files, "limits": limits,
+                                                               "pid": os.getpid()}))
     for n in range(10**9):
         try:
             task, inputs = protocol.read_message(stream)
@@ -52,8 +58,7 @@ def main(control_fd: int, results_fd: int) -> None:
 
 
 def _run_part(n: int, task: dict, inputs: dict, setup: dict, control_fd: int, results_fd: int) -> None:
-    work = os.path.join(setup["work"], f"part-{n}")
-    os.mkdir(work, 0o700)
+    work = tempfile.mkdtemp(prefix=f"part-{n}-", dir=setup["work"])  # not a name a part could take before
     out_r, out_w = os.pipe()
     part_r, part_w = os.pipe()
     start = time.monotonic()
@@ -74,7 +79,9 @@ def _run_part(n: int, task: dict, inputs: dict, setup: dict, control_fd: int, re
     status = _wait(pid)
     sweep(setup["sweep_all"])
     relay.drain()
-    shutil.rmtree(work, ignore_errors=True)
+    clear(setup["work"])
+    if setup["sweep_all"]:  # the sandbox's own user (or namespace): what the part left in /dev/shm is its own
+        clear("/dev/shm", owner=os.getuid())
     end = {"part": task.get("part"), "seconds": time.monotonic() - start,
            "output_bytes": relay.total[protocol.OUTPUT], "part_bytes": relay.total[protocol.PART], **status}
     protocol.send(results_fd, protocol.encode(protocol.END, end))
@@ -94,7 +101,7 @@ class Relay:
             ready, _, _ = select.select(list(self.pipes), [], [], 0.05)
             for fd in ready:
                 self._read(fd)
-            if os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None:
+            if _exited(pid):
                 return
 
     def drain(self) -> None:
@@ -122,8 +129,122 @@ class Relay:
             protocol.send(self.results_fd, protocol.encode(kind, {}, {"bytes": np.frombuffer(keep, np.uint8)}))
 
 
+def clear(folder: str, owner: int | None = None) -> None:
+    """Remove everything in ``folder`` (of ``owner`` alone, if given): the part's own folder and
+    whatever it left beside it, so that nothing of one part is there for the next."""
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return
+    for name in names:
+        path = os.path.join(folder, name)
+        try:
+            if owner is None or os.lstat(path).st_uid == owner:
+                remove_tree(path)
+        except OSError:
+            pass
+
+
+def remove_tree(path: str) -> None:
+    """Remove ``path`` (a file, a link, or a folder and everything under it), never following a
+    link, whatever its depth: shutil.rmtree recurses once per level, and a tree some thousands of
+    folders deep, which a part makes in a second, raises RecursionError (ignore_errors or not).
+    Each folder's files are removed and its folders moved up into ``path``, so that at most two
+    folders are open at once; a pass that removes nothing ends it (what it may not remove stays)."""
+    try:
+        top = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    except OSError:
+        _unlink(path)
+        return
+    try:
+        progress, spare = True, 0
+        while progress:
+            progress = False
+            for name in os.listdir(top):
+                if not _is_folder(name, top):
+                    progress |= _unlink(name, top)
+                    continue
+                done, spare = _empty_into(top, name, spare)
+                progress |= done
+    finally:
+        os.close(top)
+    try:
+        os.rmdir(path)
+    except OSError:
+        pass
+
+
+def _empty_into(top: int, name: str, spare: int) -> tuple[bool, int]:
+    """Remove the files of folder ``name`` (in ``top``), move its folders into ``top`` and remove it."""
+    try:
+        os.chmod(name, 0o700, dir_fd=top)  # a folder its owner closed (mode 000) is opened again
+        folder = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=top)
+    except OSError:
+        return False, spare
+    progress = False
+    try:
+        for inner in os.listdir(folder):
+            if not _is_folder(inner, folder):
+                progress |= _unlink(inner, folder)
+                continue
+            while _exists(f"~{spare}", top):  # a free name: a rename would replace an empty folder
+                spare += 1
+            try:
+                os.rename(inner, f"~{spare}", src_dir_fd=folder, dst_dir_fd=top)
+                progress = True
+            except OSError:
+                pass
+    finally:
+        os.close(folder)
+    try:
+        os.rmdir(name, dir_fd=top)
+        progress = True
+    except OSError:
+        pass
+    return progress, spare
+
+
+def _exists(name: str, folder: int) -> bool:
+    try:
+        os.stat(name, dir_fd=folder, follow_symlinks=False)
+        return True
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return True
+
+
+def _is_folder(name: str, folder: int) -> bool:
+    try:
+        return stat.S_ISDIR(os.stat(name, dir_fd=folder, follow_symlinks=False).st_mode)
+    except OSError:
+        return False
+
+
+def _unlink(name: str, folder: int | None = None) -> bool:
+    try:
+        os.unlink(name, dir_fd=folder)
+        return True
+    except OSError:
+        return False
+
+
+#: the status of a part's process reaped while polling (where there is no waitid to look without reaping)
+_reaped: dict[int, int] = {}
+
+
+def _exited(pid: int) -> bool:
+    """Whether the part's process has ended (it is reaped later, by ``_wait``)."""
+    if hasattr(os, "waitid"):
+        return os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+    done, status = os.waitpid(pid, os.WNOHANG)  # macOS: no waitid
+    if done:
+        _reaped[pid] = status
+    return bool(done)
+
+
 def _wait(pid: int) -> dict:
-    _, status = os.waitpid(pid, 0)
+    status = _reaped.pop(pid) if pid in _reaped else os.waitpid(pid, 0)[1]
     if os.WIFSIGNALED(status):
         return {"signal": os.WTERMSIG(status)}
     return {"exit": os.WEXITSTATUS(status)}
@@ -240,6 +361,7 @@ def probe(task: dict, inputs: dict, calls: harness.Calls) -> None:
     known = {name for spec in task["classes"] for name in (spec["name"], *spec["aliases"])}
     others = [name for name, value in vars(module).items()
               if isinstance(value, type) and value.__module__ == module.__name__ and name not in known
+              and not name.startswith("_")
               and callable(getattr(value, "forward", None)) and callable(getattr(value, "backward", None))
               and not getattr(value, "__abstractmethods__", None)]
     calls.note("classes", found=found, others=sorted(others)[:50])

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..causes import result_cause
 from ..harness import FAILED, construct, modified, record_fd, weighted_sum
-from ..judge import Finding, combine, fd_check, judge_array, matches, modified_inputs
+from ..judge import Finding, fd_check, judge_array, judge_cases, matches, modified_inputs
 from ..kind import COMMON_LABELS, ClassSpec, PartKind, away_from_zero, case_labels, new_prepared, part_rng, samples
 from ..protocol import case_label as L
 from .common import constructed
@@ -74,9 +74,8 @@ def judge(prepared, result, ctx) -> Finding:
     part, inputs = prepared.part, prepared.inputs
     sigma = ctx.ours.initialize_activation(part.cls.build)
     what = f"{part.cls.name}.{part.method}"
-    cases = []
-    for c, case in enumerate(prepared.cases):
-        f = Finding(part.name)
+
+    def judge_case(f: Finding, c: int, case: dict) -> None:
         Z = inputs[L(c, IN_Z)]
         if not constructed(f, result, "construct", f"{part.cls.name}()", ctx):
             pass  # the verdict says why
@@ -98,8 +97,8 @@ def judge(prepared, result, ctx) -> Finding:
                 fd_check(f, result, inputs, [(L(c, OUT_DZ), L(c, OUT_FD_Z), L(c, IN_IDX_Z))],
                          matches(result.array(L(c, OUT_Y)), sigma.forward(Z)), f"{part.cls.name}.forward")
             modified_inputs(f, result, [L(c, OUT_DZ)], what)
-        cases.append((case["label"], f))
-    return combine(part.name, cases)
+
+    return judge_cases(prepared, judge_case)
 
 
 def _alternatives(name: str, sigma, Z, dY, right):

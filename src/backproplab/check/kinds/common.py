@@ -81,12 +81,46 @@ def run(task, inputs, calls, cls) -> None:
             layer = _construct(calls, label, cls, {**kwargs, "activation": activation}, inputs[L(c, IN_X0)])
             if layer is FAILED:
                 continue
-            act = getattr(layer, "activation", None)
-            if act is not None:
-                P, PdY = inputs[L(c, IN_P)], inputs[L(c, IN_PDY)]
-                calls.run(label(OUT_PROBE_Y), lambda: act.forward(P.copy()))
-                calls.run(label(OUT_PROBE_DZ), lambda: act.backward(P.copy(), PdY.copy()))
+            probe_activation(calls, label, layer, inputs, c)
             _run_layer(task, inputs, calls, c, label, layer, case["parameters"])
+
+
+def probe_activation(calls, label, layer, inputs, c: int) -> None:
+    """The layer's own activation object on inputs of its own (the grader picks a right one)."""
+    act = getattr(layer, "activation", None)
+    if act is not None:
+        P, PdY = inputs[L(c, IN_P)], inputs[L(c, IN_PDY)]
+        calls.run(label(OUT_PROBE_Y), lambda: act.forward(P.copy()))
+        calls.run(label(OUT_PROBE_DZ), lambda: act.backward(P.copy(), PdY.copy()))
+
+
+def set_parameters(calls, label, layer, inputs, c: int, names):
+    """Put the grader's parameters into the layer (after the first forward created its own);
+    the parameters dict, or None when the layer keeps none under these names."""
+    params = getattr(layer, "parameters", None)
+    if not isinstance(params, dict) or not all(n in params for n in names):
+        calls.note(label(OUT_INIT), missing_parameters=True)
+        return None
+    calls.note(label(OUT_INIT), shapes={n: list(np.shape(params[n])) for n in names})
+    for n in names:
+        params[n] = inputs[L(c, n)].copy()
+    return params
+
+
+def record_gradient_fd(calls, label, forward, params: dict, names, inputs, c: int) -> None:
+    """Central finite differences of Σ dY ⊙ forward(X) — the learner's own forward — in X and
+    in each parameter, at the entries the grader chose."""
+    X, dY = inputs[L(c, IN_X)], inputs[L(c, IN_DY)]
+    record_fd(calls, label("fd_X"), lambda A: weighted_sum(forward(A), dY), X, inputs[L(c, "idx_X")])
+    for n in names:
+        def with_parameter(A, n=n):
+            saved = params[n]
+            params[n] = A
+            try:
+                return weighted_sum(forward(X.copy()), dY)
+            finally:
+                params[n] = saved
+        record_fd(calls, label(f"fd_{n}"), with_parameter, inputs[L(c, n)], inputs[L(c, f"idx_{n}")])
 
 
 def _construct(calls, label, cls, kwargs: dict, X0: np.ndarray):
@@ -111,13 +145,9 @@ def _construct(calls, label, cls, kwargs: dict, X0: np.ndarray):
 
 def _run_layer(task, inputs, calls, c: int, label, layer, names) -> None:
     X, dY = inputs[L(c, IN_X)], inputs[L(c, IN_DY)]
-    params = getattr(layer, "parameters", None)
-    if not isinstance(params, dict) or not all(n in params for n in names):
-        calls.note(label(OUT_INIT), missing_parameters=True)
+    params = set_parameters(calls, label, layer, inputs, c, names)
+    if params is None:
         return
-    calls.note(label(OUT_INIT), shapes={n: list(np.shape(params[n])) for n in names})
-    for n in names:
-        params[n] = inputs[L(c, n)].copy()
     Xc = X.copy()
     out = calls.run(label(OUT_Y), layer.forward, Xc)
     calls.note(label(OUT_Y), modified=modified([("X", X, Xc)]))
@@ -129,16 +159,7 @@ def _run_layer(task, inputs, calls, c: int, label, layer, names) -> None:
     gradients = getattr(layer, "gradients", None)
     for n in names:
         calls.record(label(f"d{n}"), gradients.get(n) if isinstance(gradients, dict) else None)
-    record_fd(calls, label("fd_X"), lambda A: weighted_sum(layer.forward(A), dY), X, inputs[L(c, "idx_X")])
-    for n in names:
-        def with_parameter(A, n=n):
-            saved = params[n]
-            params[n] = A
-            try:
-                return weighted_sum(layer.forward(X.copy()), dY)
-            finally:
-                params[n] = saved
-        record_fd(calls, label(f"fd_{n}"), with_parameter, inputs[L(c, n)], inputs[L(c, f"idx_{n}")])
+    record_gradient_fd(calls, label, layer.forward, params, names, inputs, c)
 
 
 # -- in the grader ---------------------------------------------------------------------------------------

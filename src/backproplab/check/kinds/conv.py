@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..judge import Finding, combine, judge_array, modified_inputs
+from ..judge import Finding, judge_array, judge_cases, modified_inputs
 from ..kind import ClassSpec, PartKind, new_prepared, part_rng
 from ..protocol import case_label as L
+from ..terms import named
 from . import common
 from .common import IN_DY, IN_X, IN_X0, OUT_INIT, OUT_Y, at, constructed
 
@@ -31,6 +32,7 @@ def draw(part, seed: int, ours, term):
     if term is not None and term.name == "sp20":  # that term's padding helper knows "same" only
         cases = cases[:1]
     for stride, pad, activations in cases:
+        activations = named(activations, term)
         settings = {"label": f"stride {stride}, padding \"{pad}\", 3×3 kernel, {activations[0]}",
                     "activations": activations, "stride": stride, "pad": pad,
                     "kwargs": {"n_out": 3, "kernel_shape": [3, 3], "stride": stride, "pad": pad,
@@ -42,9 +44,8 @@ def draw(part, seed: int, ours, term):
 
 def judge(prepared, result, ctx) -> Finding:
     part, inputs = prepared.part, prepared.inputs
-    cases = []
-    for c, case in enumerate(prepared.cases):
-        f = Finding(part.name)
+
+    def judge_case(f: Finding, c: int, case: dict) -> None:
         activation = common.chosen_activation(f, result, case, inputs, c, ctx.ours)
         if (constructed(f, result, at(c, activation, "construct"), "Conv2D(...)", ctx)
                 and result.need(f, at(c, activation, OUT_INIT), "Conv2D.forward", ctx) is not None):
@@ -52,8 +53,8 @@ def judge(prepared, result, ctx) -> Finding:
                 f.worse("wrong", "after forward, Conv2D.parameters does not hold W and b", "param-shape")
             else:
                 _judge_case(f, part, case, result, inputs, c, activation, ctx)
-        cases.append((case["label"], f))
-    return combine(part.name, cases)
+
+    return judge_cases(prepared, judge_case)
 
 
 def _judge_case(f, part, case, result, inputs, c, activation, ctx) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..harness import FAILED, construct, modified, record_fd
-from ..judge import Finding, combine, fd_check, judge_array, matches, modified_inputs
+from ..judge import Finding, fd_check, judge_array, judge_cases, matches, modified_inputs
 from ..kind import COMMON_LABELS, ClassSpec, PartKind, case_labels, new_prepared, part_rng, samples
 from ..protocol import case_label as L
 from .common import constructed
@@ -56,9 +56,9 @@ def scalar(J: np.ndarray) -> np.ndarray:
 
 def judge(prepared, result, ctx) -> Finding:
     part, inputs = prepared.part, prepared.inputs
-    ours, cases = ctx.ours.CrossEntropy(), []
-    for c, case in enumerate(prepared.cases):
-        f = Finding(part.name)
+    ours = ctx.ours.CrossEntropy()
+
+    def judge_case(f: Finding, c: int, case: dict) -> None:
         Y, Y_hat = inputs[L(c, IN_Y)], inputs[L(c, IN_Y_HAT)]
         m, k = Y.shape
         J_right = np.array(ours.forward(Y, Y_hat))
@@ -79,8 +79,8 @@ def judge(prepared, result, ctx) -> Finding:
                     fd_check(f, result, inputs, [(L(c, OUT_DY_HAT), L(c, OUT_FD), L(c, IN_IDX))],
                              J is not None and matches(scalar(J), J_right), "CrossEntropy.forward")
             modified_inputs(f, result, [L(c, OUT_J), L(c, OUT_DY_HAT)], f"CrossEntropy.{part.method}")
-        cases.append((case["label"], f))
-    return combine(part.name, cases)
+
+    return judge_cases(prepared, judge_case)
 
 
 KIND = PartKind(

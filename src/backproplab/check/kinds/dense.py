@@ -4,9 +4,10 @@ activation (``common``); each case with another activation."""
 
 from __future__ import annotations
 
-from ..judge import Finding, combine, judge_array, modified_inputs
+from ..judge import Finding, judge_array, judge_cases, modified_inputs
 from ..kind import ClassSpec, PartKind, new_prepared, part_rng
 from ..protocol import case_label as L
+from ..terms import named
 from . import common
 from .common import IN_X0, OUT_INIT, OUT_Y, at, constructed
 
@@ -17,6 +18,7 @@ def draw(part, seed: int, ours, term):
     prepared = new_prepared(part, seed)
     rng = part_rng(seed, part.name)
     for activations in (["relu", "linear"], ["tanh", "relu", "linear"], ["softmax", "linear"]):
+        activations = named(activations, term)
         settings = {"label": f"5 × 4 → 3, {activations[0]}", "activations": activations,
                     "kwargs": {"n_out": 3, "weight_init": "xavier_uniform"}}
         common.draw_case(prepared, rng, settings, {"X": (5, 4), "W": (4, 3), "W_scale": 0.6},
@@ -26,15 +28,14 @@ def draw(part, seed: int, ours, term):
 
 def judge(prepared, result, ctx) -> Finding:
     part, inputs, ours = prepared.part, prepared.inputs, ctx.ours
-    cases = []
-    for c, case in enumerate(prepared.cases):
-        f = Finding(part.name)
+
+    def judge_case(f: Finding, c: int, case: dict) -> None:
         activation = common.chosen_activation(f, result, case, inputs, c, ours)
         if (constructed(f, result, at(c, activation, "construct"), "FullyConnected(...)", ctx)
                 and result.need(f, at(c, activation, OUT_INIT), "FullyConnected.forward", ctx) is not None):
             _judge_case(f, part, case, result, inputs, c, activation, ctx)
-        cases.append((case["label"], f))
-    return combine(part.name, cases)
+
+    return judge_cases(prepared, judge_case)
 
 
 def _judge_case(f, part, case, result, inputs, c, activation, ctx) -> None:

@@ -262,7 +262,10 @@ def _forward(f: Finding, result: Result, prepared, ctx) -> None:
 
 def _backward(f: Finding, result: Result, prepared, ctx) -> None:
     n = len(LAYERS)
-    info = result.call(OUT_J) or {}
+    if result.call(OUT_J) is None:
+        f.worse("error", "NeuralNetwork.backward was not reached (the part's process sent no result for it)")
+        return
+    info = result.call(OUT_J)
     order = _order(result, OUT_J, "backward")
     expected = list(reversed(range(n)))
     rule = None
@@ -287,11 +290,15 @@ def _backward(f: Finding, result: Result, prepared, ctx) -> None:
     for i, grads in enumerate(prepared.expected["grads"]):
         for k in ("W", "b"):
             yours = result.array(layer_label(i, k))
+            if result.call(layer_label(i, k)) is None:
+                f.worse("error", f"layer {i + 1}'s gradients['{k}'] was not sent (the part's process ended early?)")
+                continue
             if yours is None:
                 f.worse("wrong", f"layer {i + 1}'s gradients['{k}'] is missing after NeuralNetwork.backward", rule)
                 continue
             all_zero &= not np.any(yours)
-            judge_array(f, f"layer {i + 1}'s d{k}", yours, grads[k], [("all-zero", np.zeros_like(grads[k]))])
+            judge_array(f, f"layer {i + 1}'s d{k}", yours, grads[k], [("all-zero", np.zeros_like(grads[k]))],
+                        accept_singletons=(k == "b"))
     J_right = prepared.expected["J"]
     if info.get("kind") in ("ellipsis", "none") and all_zero:
         f.worse("not implemented", f"NeuralNetwork.backward returns {'...' if info['kind'] == 'ellipsis' else 'None'}"

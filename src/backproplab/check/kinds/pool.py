@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..judge import Finding, combine, fd_check, judge_array, matches, modified_inputs
+from ..judge import Finding, fd_check, judge_array, judge_cases, matches, modified_inputs
 from ..kind import ClassSpec, PartKind, new_prepared, part_rng, samples
 from ..protocol import case_label as L
 from . import common
@@ -32,13 +32,12 @@ def draw(part, seed: int, ours, term):
 def judge(prepared, result, ctx) -> Finding:
     part, inputs = prepared.part, prepared.inputs
     what = f"Pool2D.{part.variant}"
-    cases = []
-    for c, case in enumerate(prepared.cases):
-        f = Finding(part.name)
+
+    def judge_case(f: Finding, c: int, case: dict) -> None:
         if common.plain_started(f, result, c, what, ctx):
             _judge_case(f, part, case, result, inputs, c, what, ctx)
-        cases.append((case["label"], f))
-    return combine(part.name, cases)
+
+    return judge_cases(prepared, judge_case)
 
 
 def _judge_case(f, part, case, result, inputs, c, what, ctx) -> None:

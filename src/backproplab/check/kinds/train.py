@@ -3,19 +3,19 @@ network, trained by the learner's ``train`` on Iris through the homework's ``Dat
 interface, must reach the bar on the test flowers.
 
 The learner's process gets the training and validation flowers with their labels and the
-test flowers *without* theirs (its ``dataset.test`` holds zeros for labels); it returns
-the trained network's outputs for the test flowers, and the grader scores them.
+test flowers *without* theirs (its ``dataset.test`` holds zeros for labels). It returns the
+weights ``train`` left in the network's layers; the grader runs those weights through its
+own layers on the test flowers and scores that — so an answer looked up rather than
+computed by the network (Iris is public) scores only what the network's weights score.
 """
 
 from __future__ import annotations
-
-import time
 
 import numpy as np
 
 from ..causes import result_cause
 from ..harness import FAILED
-from ..judge import Finding, Result, error_problem
+from ..judge import Finding, Result, error_problem, matches
 from ..kind import COMMON_LABELS, PartKind, new_prepared
 from .model import CLASSES, LAYERS, OPTIMIZER, build, built
 
@@ -41,8 +41,16 @@ def draw(part, seed: int, ours, term):
     return prepared
 
 
+#: the most layers whose weights are sent (the homework's network has two)
+MAX_LAYERS = 4
+
+
+def layer_label(i: int, name: str) -> str:
+    return f"trained{i}.{name}"
+
+
 def labels(prepared):
-    return {*COMMON_LABELS, "train", OUT}
+    return {*COMMON_LABELS, "train", "layers", OUT, *(layer_label(i, k) for i in range(MAX_LAYERS) for k in "Wb")}
 
 
 # -- in the learner's process ---------------------------------------------------------------------------
@@ -89,11 +97,16 @@ def run(task, inputs, calls, cls) -> None:
     if model is None:
         return
     dataset = HomeworkDataset(inputs, task["classes"], task["batch_size"], task["seed"])
-    start = time.monotonic()
     if calls.run("train", model.train, dataset, task["epochs"]) is FAILED:
         return
-    calls.note("train", seconds=time.monotonic() - start)
     calls.run(OUT, model.forward, inputs["X_test"].copy())
+    layers = getattr(model, "layers", None)
+    if isinstance(layers, list):
+        calls.note("layers", count=len(layers))
+        for i, layer in enumerate(layers[:MAX_LAYERS]):
+            params = getattr(layer, "parameters", None)
+            for k in "Wb":
+                calls.record(layer_label(i, k), params.get(k) if isinstance(params, dict) else None)
 
 
 # -- in the grader ---------------------------------------------------------------------------------------
@@ -112,18 +125,18 @@ def judge(prepared, result: Result, ctx) -> Finding:
     if info.get("kind") == "error":
         f.worse(*error_problem(info, "NeuralNetwork.train", ctx))
         return f
-    out = result.need(f, OUT, "NeuralNetwork.forward after training", ctx)
-    if out is None:
+    weights = _trained_weights(f, result, prepared, ctx)
+    if weights is None:
         return f
+    out = _network(ctx.ours, weights, prepared.inputs["X_test"])  # (30, 3)
     Y = prepared.expected["Y_test"]
-    if out.shape != Y.shape:
-        f.worse("wrong", f"after training, forward gives shape {out.shape} for {Y.shape[0]} flowers, not {Y.shape}",
-                "wrong-shape")
-        return f
     accuracy = float(np.mean(np.argmax(out, axis=1) == np.argmax(Y, axis=1)))
-    seconds = result.note("train", "seconds", None, (int, float))
     f.detail.append(f"test accuracy {accuracy:.1%} on {len(Y)} Iris test flowers after {prepared.task['epochs']} "
-                    f"epochs{f' ({seconds:.1f} s)' if seconds else ''}")
+                    "epochs (the weights your train() left, run through the grader's layers)")
+    yours = result.array(OUT)
+    if yours is not None and not matches(yours, out):
+        f.detail.append("your own forward gives other outputs for these weights (see NeuralNetwork.forward and the "
+                        "layers' parts)")
     if accuracy >= TRAIN["bar"]:
         return f
     cause = result_cause("train-accuracy", accuracy=f"{accuracy:.1%}", bar=f"{TRAIN['bar']:.0%}")
@@ -134,6 +147,39 @@ def judge(prepared, result: Result, ctx) -> Finding:
         cause += f"; the parts it uses that fail: {', '.join(failing)}"
     f.worse("wrong", cause, "train-accuracy")
     return f
+
+
+def _trained_weights(f: Finding, result: Result, prepared, ctx) -> list | None:
+    """[(W, b) of each layer] as train() left them, each of the homework's shape; None (the
+    reason recorded) where they are not."""
+    sizes = [prepared.inputs["X_train"].shape[1], TRAIN["hidden"], prepared.task["classes"]]
+    count = result.note("layers", "count", None, int)
+    if count != len(sizes) - 1:
+        f.worse("wrong", f"after training, the network has {count if count is not None else 'no list of'} layers, "
+                         f"not the {len(sizes) - 1} it was built with", "wrong-shape")
+        return None
+    weights = []
+    for i in range(len(sizes) - 1):
+        W = result.need(f, layer_label(i, "W"), f"layer {i + 1}'s parameters['W'] after training", ctx)
+        b = result.need(f, layer_label(i, "b"), f"layer {i + 1}'s parameters['b'] after training", ctx)
+        if W is None or b is None:
+            return None
+        if W.shape != (sizes[i], sizes[i + 1]) or b.size != sizes[i + 1]:
+            f.worse("wrong", f"after training, layer {i + 1} has W of shape {W.shape} and b of {b.shape}, not "
+                             f"{(sizes[i], sizes[i + 1])} and (1, {sizes[i + 1]})", "wrong-shape")
+            return None
+        weights.append((W, b.reshape(1, -1)))
+    return weights
+
+
+def _network(ours, weights, X):
+    """The homework's network (relu, then softmax) with these weights, by backproplab's layers."""
+    h = X
+    for (W, b), activation in zip(weights, ("relu", "softmax")):
+        layer = ours.FullyConnected(W.shape[1], activation)
+        layer.restore({"W": W, "b": b}, {})
+        h = layer.forward(h)
+    return h
 
 
 KIND = PartKind(
