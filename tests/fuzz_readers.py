@@ -30,8 +30,9 @@ from backproplab.data.errors import DataError
 from backproplab.data.idx import read_idx
 from backproplab.data.npy import read_npy
 from backproplab.data.tabular import read_csv
+from backproplab.pipelines import PIPELINES
 from backproplab.report import build_report
-from backproplab.report.compare import runs_table
+from backproplab.report.terminal import runs_listing
 from backproplab.runs import plots
 from backproplab.runs.folder import MARKER
 
@@ -186,10 +187,11 @@ def fuzz_run_folders(kind_files, name, all_json):
         (folder / file).write_bytes(data)
     if all_json is not None:
         (root / "all.json").write_bytes(all_json)
-    page = build_report([root], WORK / "report")  # a broken folder is a listed problem, never an exception
+    page = build_report([root], PIPELINES, WORK / "report")  # a broken folder is a listed problem, never an exception
     assert page.is_file() and (WORK / "report" / "report.md").is_file()
-    assert runs_table([root])
-    json.loads(runs_table([root], as_json=True))
+    assert runs_listing([root], PIPELINES, 80)[0] and runs_listing([root], PIPELINES, 120, wide=True)[0]
+    json.loads(runs_listing([root], PIPELINES, 80, json_out=True)[0])
+    assert runs_listing([root], PIPELINES, 80, csv_path="-")[0]
 
 
 class Call:

@@ -49,6 +49,9 @@ def test_end_to_end_on_real_data_slice(tmp_path, engine, model):
     assert s["test_accuracy"] > 0.6  # 2,000 real images, 2 epochs: far above chance (10%)
     summary = json.load(open(os.path.join(s["path"], "summary.json")))
     assert summary["engine"] == engine and summary["epochs"] == 2 and "architecture" in summary
+    assert ("hidden" in summary) == (model == "mlp")  # only the settings the model has
+    config = json.load(open(os.path.join(s["path"], "config.json")))
+    assert config["precision"] == "float32" and config["machine"]["cores"] >= 1 and config["started"]
     confusion = list(csv.reader(open(os.path.join(s["path"], "confusion.csv"))))
     assert confusion[0][1:] == fashion_mnist.CLASSES and sum(int(v) for r in confusion[1:] for v in r[1:]) == 500
 

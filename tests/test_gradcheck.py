@@ -32,10 +32,11 @@ def test_table_covers_every_component_and_passes():
     assert all(r.passed for r in rows), [r for r in rows if not r.passed]
 
 
-def test_cli_prints_the_table_and_exits_0(capsys):
-    assert main(["gradcheck"]) == 0
+def test_cli_prints_the_table_writes_its_run_folder_and_exits_0(capsys, tmp_path):
+    assert main(["gradcheck", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "FullyConnected(relu)" in out and "PASS" in out and "FAIL" not in out
+    assert "FullyConnected(relu)" in next(tmp_path.glob("gradcheck-s0-*/table.txt")).read_text()
 
 
 def test_the_numpy_library_imports_with_numpy_alone():

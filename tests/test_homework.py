@@ -127,3 +127,27 @@ def test_all_resume_after_sigint_runs_only_what_is_unfinished(tmp_path, fake_dat
     assert resumed.stderr.count("already done:") + resumed.stdout.count("already done:") == len(done)
     assert _summaries(out) == _summaries(whole)
     assert not any(p.name.endswith(".partial") for p in out.iterdir())
+
+
+@pytest.mark.slow
+def test_the_readme_quick_start_runs_as_written(tmp_path):
+    """Every `backproplab` command of the README's quick start, as written, from a fresh
+    folder (the first line, which creates the virtual environment, is this test's own)."""
+    import re
+    import shlex
+    from pathlib import Path
+
+    data_or_skip()
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    block = re.search(r"<!-- quick-start[^>]*-->\n```sh\n(.*?)```", readme, re.S).group(1)
+    commands = [shlex.split(line.split("#")[0]) for line in block.splitlines() if line.startswith("backproplab ")]
+    assert [c[1] for c in commands] == ["all", "fashion", "runs"]
+    outputs = []
+    for command in commands:
+        done = subprocess.run([sys.executable, "-m", "backproplab", *command[1:]], cwd=tmp_path, capture_output=True,
+                              text=True, timeout=900)
+        assert done.returncode == 0, (command, done.stderr[-2000:])
+        outputs.append(done.stdout)
+    page = (tmp_path / "experiments" / "quick" / "report.html").read_text()
+    assert "Quick mode" in page and 'id="machine"' in page
+    assert outputs[2].startswith("7 run(s)")  # `runs` lists the six of `all --quick` and the Fashion run

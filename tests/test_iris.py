@@ -147,3 +147,25 @@ def test_cli_trains_on_a_users_csv(tmp_path):
                  "--out", str(tmp_path / "runs"), "--no-progress"]) == 0
     (run_dir,) = os.listdir(tmp_path / "runs")
     assert run_dir.startswith("mine-h4")
+
+
+def test_a_piped_sweep_prints_a_line_per_member_and_every_epoch_only_when_verbose(tmp_path):
+    """Piped (a log file, CI), a sweep of 4 members says one line each, not one per epoch of
+    each of them; --verbose adds the epochs."""
+    import subprocess
+    import sys
+
+    env = {**os.environ, "BACKPROPLAB_PROGRESS": "1"}  # as a user's shell has it
+    args = [sys.executable, "-m", "backproplab", "iris", "--lr", "0.05,0.5", "--hidden", "4,8", "--epochs", "20",
+            "--other-splits", "1", "--out", str(tmp_path)]
+    quiet = subprocess.run(args + ["--name", "q"], capture_output=True, text=True, timeout=300, env=env)
+    assert quiet.returncode == 0, quiet.stderr
+    lines = (quiet.stdout + quiet.stderr).splitlines()
+    members = [line for line in lines if line.startswith("sweep ") and not line.startswith("sweep folder")]
+    assert [m.split(":")[0] for m in members] == [f"sweep {k}/4" for k in range(1, 5)]
+    assert "CV error" in members[0] and "test error" in members[0]
+    assert len(lines) <= len(members) + 3, lines  # and the result, the folder
+    verbose = subprocess.run(args + ["--name", "v", "--verbose"], capture_output=True, text=True, timeout=300,
+                             env=env)
+    assert verbose.returncode == 0, verbose.stderr
+    assert len((verbose.stdout + verbose.stderr).splitlines()) >= 4 * 20  # every epoch of every member

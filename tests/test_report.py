@@ -1,5 +1,6 @@
-"""The report and the runs table: built from small synthetic run folders (and a real Iris
-sweep), checked as files, against hostile and corrupt folders, and in a real browser."""
+"""The report: built from small synthetic run folders (and a real gradient check and Iris
+sweep), checked as files, against hostile and corrupt folders, and in a real browser at a
+phone's width and a desktop's. The runs table is tested in test_runs_table.py."""
 
 import json
 import re
@@ -8,13 +9,21 @@ import shutil
 import pytest
 
 from backproplab.cli import main
+from backproplab.pipelines import PIPELINES
 from backproplab.pipelines.iris import IrisConfig, run as iris_run
-from backproplab.report import build_report
-from backproplab.report.compare import runs_table
+from backproplab.report import build_report as build_with
 from backproplab.report.markdown import markdown_to_html
 from backproplab.runs.files import write_json
 from backproplab.runs.options import RunOptions
 from fixtures import fake_run
+
+#: what a run records about its machine (runs.environment), for the fake runs
+MACHINE = {"machine": {"cpu": "Test CPU", "cpu_family_model": "family 1 model 2", "cores": 2},
+           "cpu_capability": "AVX2", "threads": 2}
+
+
+def build_report(dirs, out=None):
+    return build_with(dirs, PIPELINES, out)
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +42,7 @@ def results(tmp_path_factory):
     fake_run(root / "fashion-numpy-cnn", "fashion", {"engine": "numpy", "model": "cnn", "test_accuracy": 0.91,
                                                      "architecture": "0 Conv2D  16 filters 3x3"})
     fake_run(root / "cifar", "cifar", {"profile": "cpu", "test_accuracy": 0.83, "eval_seconds": 4.0,
-                                       "predict_seconds": 6.0}, {"profile": "cpu", "tta": 2}, 9)
+                                       "predict_seconds": 6.0}, {"profile": "cpu", "tta": 2, **MACHINE}, 9)
     (root / "cifar" / "predictions.csv").write_text("Id,Category\n1,3\n")
     return root
 
@@ -62,7 +71,8 @@ def test_summary_judges_each_bar(results):
     page = build_report([results]).read_text()
     summary = page[page.index('id="summary"'):page.index('id="gradients"')]
     assert summary.count(">PASS<") == 8 and ">FAIL<" not in summary
-    assert "0.20 points from 91.20%" in summary and "in 100 s" in summary  # 90 + 4 + 6 s of the cifar run
+    assert "0.20 points from 91.20%" in summary  # 90 + 4 + 6 s of the cifar run, and where it was measured:
+    assert "in 100 s on Test CPU (family 1 model 2), 2 cores, PyTorch AVX2 kernels, 2 threads" in summary
 
 
 def test_sizes_and_settings_come_from_the_run(results, tmp_path):
@@ -136,43 +146,6 @@ def test_report_of_a_glob_and_of_several_run_folders_goes_beside_them(results, t
     assert not (tmp_path / "r" / "cifar" / "report.html").exists()
 
 
-def test_runs_table_shows_differing_settings_and_results(results, tmp_path, capsys):
-    table = runs_table([results], csv_path=str(tmp_path / "t.csv"), markdown_path=str(tmp_path / "t.md"))
-    lines = table.splitlines()
-    assert lines[0].split()[:4] == ["run", "pipeline", "status", "data"] and "engine" in lines[0]
-    assert "test accuracy" in lines[0] and "hidden" not in lines[0]  # equal within each pipeline: not shown
-    assert len(lines) == 2 + 6  # header, rule, one row per run (the sweep is one run)
-    assert any("fashion-numpy-mlp" in line and "numpy" in line and "91.00%" in line for line in lines)
-    assert any(line.startswith("iris-sweep") and "%" in line for line in lines)  # the sweep's chosen run's test
-    assert max(map(len, lines)) <= 120
-    assert (tmp_path / "t.csv").read_text().startswith("run,pipeline,status,data,")
-    (results / "junk").mkdir(exist_ok=True)
-    (results / "junk" / "summary.json").write_text("[]")
-    try:
-        assert main(["runs", str(results)]) == 1
-        out = capsys.readouterr().out
-        assert "unreadable" in out and "expected a JSON object" in out and "fashion-numpy-cnn" in out
-    finally:
-        shutil.rmtree(results / "junk")
-
-
-def test_runs_finds_nested_and_unfinished_runs_and_shows_their_text_inert(results, tmp_path, capsys):
-    nested = tmp_path / "experiments" / "homework"
-    shutil.copytree(results / "fashion-numpy-mlp", nested / "fashion-numpy-mlp")
-    shutil.copytree(results / "fashion-torch-mlp", nested / "deeper" / "x.partial")
-    (nested / "deeper" / "x.partial" / "summary.json").unlink()
-    config = json.loads((nested / "fashion-numpy-mlp" / "config.json").read_text())
-    write_json(nested / "fashion-numpy-mlp" / "config.json", {**config, "optimizer": "\x1b[31m=HYPERLINK(1)"})
-    assert main(["runs", str(tmp_path / "experiments"), "--all", "--csv", str(tmp_path / "t.csv")]) == 0
-    out = capsys.readouterr().out
-    assert "fashion-numpy-mlp" in out and "x.partial" in out and "unfinished (9/9 epochs)" in out
-    assert "\x1b" not in out and "?[31m=HYPERLINK(1)" in out  # a terminal escape is shown, never sent
-    assert "'\x1b[31m=HYPERLINK(1)" not in (tmp_path / "t.csv").read_text()
-    assert main(["runs", str(tmp_path / "experiments"), "--json"]) == 0
-    rows = json.loads(capsys.readouterr().out)
-    assert {r.get("run") for r in rows} == {"fashion-numpy-mlp", "x.partial"}
-
-
 def test_every_table_of_our_documents_scrolls_in_its_own_box():
     html = markdown_to_html("text\n\n| a | a long header that will not wrap |\n|---|---|\n| 1 | 2 |\n")
     assert html.count('<div class="scroll"><table>') == 1 and html.count("</table>\n</div>") == 1
@@ -206,8 +179,8 @@ def test_report_renders_in_chromium_without_network(results):
     browser = chrome_or_skip()
     try:
         browser.get(page.resolve().as_uri())
-        rows = browser.execute_script("return document.querySelectorAll('#summary + .scroll table tbody tr').length")
-        assert rows >= 8
+        rows = browser.execute_script("return document.querySelector('.wide table').tBodies[0].rows.length")
+        assert rows >= 8  # the summary, the first table of the page
         sizes = browser.execute_script(
             "return Array.from(document.images).map(i => [i.complete, i.naturalWidth, i.naturalHeight])")
         assert len(sizes) == 13 and all(done and w > 0 and h > 0 for done, w, h in sizes)
@@ -222,25 +195,100 @@ def test_report_renders_in_chromium_without_network(results):
         browser.quit()
 
 
+#: in the browser: every figure as displayed ([displayed width, the page's column, its
+#: smallest text as displayed in CSS pixels, whether its box scrolls sideways])
+FIGURES_JS = """
+const column = document.body.clientWidth - parseFloat(getComputedStyle(document.body).paddingLeft) * 2;
+return Array.from(document.images).map(i => {
+  const box = i.closest('summary');
+  return [i.getBoundingClientRect().width, column,
+          parseFloat(i.dataset.textPx) * i.getBoundingClientRect().width / parseFloat(i.getAttribute('width')),
+          box.scrollWidth > box.clientWidth + 1];
+});"""
+#: every box that scrolls sideways, with whether the line above it that says so is shown
+SCROLLERS_JS = """
+return Array.from(document.querySelectorAll('.wide > .scroll')).map(box => {
+  const hint = box.parentElement.querySelector(':scope > .hint');
+  return [box.scrollWidth > box.clientWidth + 1, hint.getBoundingClientRect().height > 4,
+          (box.textContent || '').slice(0, 40)];
+});"""
+#: the levels of the page's headings, in order
+HEADINGS_JS = "return Array.from(document.querySelectorAll('h1,h2,h3,h4,h5,h6')).map(h => +h.tagName[1])"
+
+
 @pytest.mark.parametrize("width, height, phone", [(1280, 900, False), (390, 844, True)], ids=["desktop", "phone"])
-def test_every_figure_reads_at_100_percent_and_the_contents_lead_to_every_section(results, width, height, phone):
-    """The smallest text of every plot, as rendered, in CSS pixels; every id unique; every
-    entry of the table of contents leads to its section."""
+def test_every_figure_fits_the_column_and_reads_at_9_pixels(results, width, height, phone):
+    """At a phone's width and a desktop's: the page never scrolls sideways; no figure does
+    either (each fits the column) and its smallest text, as displayed, is >= 9 CSS pixels;
+    a box that must scroll (a table, a formula) says so and one that need not does not;
+    headings never skip a level; every id is unique; every entry of the contents leads to
+    its section."""
     page = build_report([results])
     browser = chrome_or_skip(width, height, phone)
     try:
         browser.get(page.resolve().as_uri())
-        figures = browser.execute_script("return Array.from(document.images).map(i => "
-                                         "[parseFloat(i.dataset.textPx), i.clientWidth / i.naturalWidth])")
-        assert figures and all(px * scale >= 9 for px, scale in figures), figures
         assert browser.execute_script("return document.documentElement.scrollWidth") <= width
+        figures = browser.execute_script(FIGURES_JS)
+        assert len(figures) == 13
+        for shown, column, text_px, scrolls in figures:
+            assert shown <= column + 0.5 and not scrolls and text_px >= 9, (shown, column, text_px, scrolls)
+        boxes = browser.execute_script(SCROLLERS_JS)
+        assert all(scrolls == said for scrolls, said, _ in boxes), [b for b in boxes if b[0] != b[1]]
+        if phone:
+            assert any(scrolls for scrolls, _, _ in boxes)  # the gradient table is wider than a phone
+        levels = browser.execute_script(HEADINGS_JS)
+        assert levels[0] == 1 and all(b <= a + 1 for a, b in zip(levels, levels[1:])), levels
         ids = browser.execute_script("return Array.from(document.querySelectorAll('[id]')).map(e => e.id)")
         assert len(ids) == len(set(ids))
         links = browser.execute_script("return Array.from(document.querySelectorAll('nav.toc a')).map(a => "
                                        "[a.getAttribute('href'), !!document.getElementById(a.getAttribute('href')"
                                        ".slice(1))])")
         assert len(links) >= 6 and all(found for _, found in links), links
-        assert {"#summary", "#cifar", "#derivations"} <= {href for href, _ in links}
+        assert {"#summary", "#machine", "#cifar", "#derivations"} <= {href for href, _ in links}
+    finally:
+        browser.quit()
+
+
+def test_a_tap_opens_a_figure_at_its_natural_size_and_another_fits_it_again(results):
+    page = build_report([results])
+    browser = chrome_or_skip()
+    try:
+        browser.get(page.resolve().as_uri())
+        image = browser.find_elements("css selector", "figure img")[-1]
+        fitted = browser.execute_script("return arguments[0].getBoundingClientRect().width", image)
+        browser.execute_script("arguments[0].scrollIntoView()", image)
+        image.click()
+        shown, natural, scrolls = browser.execute_script(
+            "const i = arguments[0], box = i.closest('summary'); return [i.getBoundingClientRect().width, "
+            "i.naturalWidth, box.scrollWidth > box.clientWidth]", image)
+        assert shown == natural > fitted and scrolls  # every pixel of the file, in a box that scrolls sideways
+        assert browser.execute_script("return document.documentElement.scrollWidth") <= 390
+        assert browser.execute_script("return arguments[0].closest('details').querySelector('.zoom-note')"
+                                      ".getBoundingClientRect().height", image) > 0  # and it says so
+        image.click()
+        assert browser.execute_script("return arguments[0].getBoundingClientRect().width", image) == fitted
+    finally:
+        browser.quit()
+
+
+def test_formulas_stretch_their_delimiters_and_show_their_primes(results):
+    """The brace of ReLU's cases spans both lines; a prime is drawn at the formula's size,
+    not at a superscript's."""
+    page = build_report([results])
+    browser = chrome_or_skip(1280, 900, phone=False)
+    try:
+        browser.get(page.resolve().as_uri())
+        brace, size = browser.execute_script(
+            "const mo = Array.from(document.querySelectorAll('mo[stretchy=\"true\"]')).find(m => "
+            "m.textContent == '{' && m.nextElementSibling && m.nextElementSibling.tagName == 'mtable');"
+            "return [mo.getBoundingClientRect().height, parseFloat(getComputedStyle(mo).fontSize)]")
+        assert brace > 2 * size, (brace, size)
+        primes = browser.execute_script(
+            "return Array.from(document.querySelectorAll('mo')).filter(m => m.textContent == '\u2032').map(m => "
+            "[parseFloat(getComputedStyle(m).fontSize), parseFloat(getComputedStyle(m.closest('math')).fontSize),"
+            " m.getBoundingClientRect().height])")
+        assert len(primes) >= 3
+        assert all(own == whole and height >= 0.2 * whole for own, whole, height in primes), primes
     finally:
         browser.quit()
 
@@ -264,3 +312,63 @@ def test_every_sentence_comes_from_the_run(results, tmp_path):
     assert "2,000 images train, 500 validate, and 500 test images" in page
     assert "1 epoch." in page and "1 epochs" not in page
     assert "measured on the mixed images" in page
+
+
+def test_figures_and_tables_are_numbered_in_the_order_of_the_page(results):
+    page = build_report([results]).read_text()
+    figures = [int(n) for n in re.findall(r"<strong>Figure (\d+)\.</strong>", page)]
+    tables = [int(n) for n in re.findall(r"<strong>Table (\d+)\.</strong>", page)]
+    assert figures == list(range(1, page.count("<figure>") + 1)) and len(figures) == 13
+    assert tables == list(range(1, page.count("<table>") + 1))  # every table has its numbered caption
+    md = (results / "report.md").read_text()
+    assert len(re.findall(r"\*Figure \d+\.", md)) == 13 and "<!--n:" not in md
+    assert [int(n) for n in re.findall(r"\*\*Table (\d+)\.\*\*", md)] == tables  # the Markdown numbered alike
+    caption = re.search(r"<strong>Figure \d+\.</strong> Fashion-MNIST MLP, torch engine \(fashion-torch-mlp\): "
+                        r"loss per epoch[^<]*", page).group(0)
+    assert "validation images" in caption  # which split it shows
+
+
+def test_headings_never_skip_a_level(results):
+    page = build_report([results]).read_text()
+    levels = [int(n) for n in re.findall(r"<h([1-6])[ >]", page)]
+    assert levels[0] == 1 and all(b <= a + 1 for a, b in zip(levels, levels[1:])), levels
+
+
+def test_the_machine_and_software_of_every_run_are_named(results):
+    from backproplab.runs.environment import machine
+
+    page = build_report([results]).read_text()
+    section = page[page.index('id="machine"'):page.index('id="gradients"')]
+    assert "Test CPU (family 1 model 2)" in section  # the fake cifar run's, from its config.json
+    assert machine()["cpu"] in section and "float64" in section  # the real gradient check's
+    assert "Python" in section and "NumPy" in section and "started (UTC)" in section
+
+
+def test_the_design_essay_quotes_no_measurement_of_another_machine(results):
+    page = build_report([results]).read_text()
+    essay = page[page.index('id="cifar-design"'):page.index('id="derivations"')]
+    assert "Where the ideas come from" in essay and "The recipe" in essay and "Patch whitening" in essay
+    assert "What each part adds" not in essay and "83.67%" not in essay and " s / " not in essay
+    assert "not this run" in essay  # where its measurements are, and that they are not this run's
+
+
+def test_formulas_are_mathml_with_primes_at_full_size():
+    html = markdown_to_html("$\\sigma'(z)$, and\n\n$$\\begin{cases} a & b \\\\ c & d \\end{cases}$$\n")
+    assert '<mo lspace="0" rspace="0">&#x02032;</mo>' in html and "<mi>&#x02032;</mi>" not in html
+    assert 'stretchy="true"' in html and 'class="hint"' in html  # a display formula says when it must scroll
+
+
+def test_gradcheck_writes_a_run_folder_that_the_report_shows(tmp_path, capsys):
+    assert main(["gradcheck", "--out", str(tmp_path), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "PASS" in out and "gradients pass" in out
+    folder = next(tmp_path.glob("gradcheck-s0-*"))
+    assert {"config.json", "summary.json", "table.txt"} <= {p.name for p in folder.iterdir()}
+    assert main(["gradcheck", "--out", str(tmp_path), "--no-progress"]) == 2  # never replaced without --overwrite
+    assert "already exists" in capsys.readouterr().err
+    assert main(["report", str(tmp_path)]) == 0
+    page = (tmp_path / "report.html").read_text()
+    summary = page[page.index('id="summary"'):page.index('id="machine"')]
+    assert 'id="gradients"' in page and "Gradients of every layer" in summary
+    row = summary[summary.index("Gradients of every layer"):]
+    assert row.index(">PASS<") < row.index("</tr>") and ">skipped<" not in row[:row.index("</tr>")]

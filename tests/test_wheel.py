@@ -17,8 +17,9 @@ def test_a_wheel_installed_in_a_fresh_environment_writes_the_derivations(tmp_pat
     deps = sysconfig.get_paths()["purelib"]
     code = ("import backproplab, sys; from backproplab.pipelines.gradcheck import GradcheckConfig, run; "
             "from backproplab.runs.options import RunOptions; from backproplab.report import build_report; "
+            "from backproplab.pipelines import PIPELINES; "
             f"run(GradcheckConfig(), RunOptions(out={str(tmp_path / 'out')!r}, name='gradcheck')); "
-            f"print(backproplab.__file__); print(build_report([{str(tmp_path / 'out')!r}]))")
+            f"print(backproplab.__file__); print(build_report([{str(tmp_path / 'out')!r}], PIPELINES))")
     out = subprocess.run([python, "-c", code], capture_output=True, text=True, cwd=tmp_path,
                          env={"PYTHONPATH": deps, "PATH": "/usr/bin:/bin", "MPLBACKEND": "Agg"})
     assert out.returncode == 0, out.stderr

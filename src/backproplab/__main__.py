@@ -1,6 +1,8 @@
 import os
 import sys
 
+from .launch import world_size
+
 try:
     from .cli import main
 except KeyboardInterrupt:  # Ctrl-C while Python loads the program: nothing has started, nothing to say
@@ -12,7 +14,7 @@ except KeyboardInterrupt:  # Ctrl-C while Python loads the program: nothing has 
     os._exit(130)
 
 status = main()
-if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+if world_size() > 1:
     # Under torchrun, end without the interpreter's finalisation: PyTorch's gloo threads can
     # abort a process at exit ("terminate called without an active exception", seen about once
     # in 15 resumed runs), and torchrun would then stop the other ranks mid-write. Every file

@@ -31,6 +31,8 @@ EPILOG = """examples:
   backproplab all --download --resume        the whole homework, then report.html (what `make run` runs)
   backproplab fashion --engine numpy         the Fashion-MNIST MLP in NumPy
   backproplab check path/to/hw6              grade your own neural_networks package
+  backproplab grade submissions/             grade a class: gradebook, class report, feedback
+  backproplab gradescope-autograder --rubric rubric.json   the zip to upload to Gradescope
   backproplab COMMAND --help                 the flags of one command, with their defaults"""
 
 
@@ -64,8 +66,6 @@ def build_parser() -> argparse.ArgumentParser:
             p = command(pipeline.name, pipeline.help, epilog=settings.profile_table(pipeline.config))
             settings.add_flags(p, pipeline.config)
             settings.add_flags(p, RunOptions)
-    g = command("gradcheck", "check every analytic gradient against finite differences")
-    g.add_argument("--seed", type=int, default=0, help="seed of the random inputs (default: 0)")
     settings.add_flags(command("all", "the whole homework, then the report (what `make run` runs)"), AllOptions)
     r = command("report", "build report.html and report.md from run folders")
     r.add_argument("dirs", nargs="+", metavar="FOLDER", help="run or sweep folders, or folders that hold them")
@@ -74,11 +74,13 @@ def build_parser() -> argparse.ArgumentParser:
     t = command("runs", "a table of run folders: the settings that differ and the results")
     t.add_argument("dirs", nargs="*", default=["experiments"], metavar="FOLDER",
                    help="run folders, or folders holding them at any depth (default: experiments)")
-    t.add_argument("--all", action="store_true", dest="every_column",
-                   help="every column, each cell whole (the table is fitted to 120 columns otherwise)")
-    t.add_argument("--json", action="store_true", help="print the whole table as JSON instead")
-    t.add_argument("--csv", help="also write the whole table as CSV to this file")
-    t.add_argument("--markdown", help="also write the table as Markdown to this file")
+    t.add_argument("--wide", "--all", action="store_true", dest="wide",
+                   help="every column, each cell whole (otherwise the table fits the terminal's width)")
+    t.add_argument("--json", action="store_true", help="print every run, typed, as JSON instead of the table")
+    t.add_argument("--csv", metavar="FILE", help="also write every run, typed, as CSV to FILE ('-': print it "
+                                                 "instead of the table)")
+    t.add_argument("--markdown", metavar="FILE", help="also write the table as Markdown to FILE ('-': print it "
+                                                      "instead)")
     from .data import datasets
 
     d = command("download", "download a data set (checksum verified) into the cache")
@@ -87,6 +89,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_check_flags(command("check", "grade your own homework package part by part (or check a CIFAR-10 "
                                      "predictions.csv)", CHECK))
+    from .check.grade.cli import DESCRIPTION as GRADE, add_grade_flags
+
+    add_grade_flags(command("grade", "grade a class's submissions: gradebook, class report, feedback", GRADE))
+    from .check.autograder import DESCRIPTION as AUTOGRADER, add_autograder_flags
+
+    add_autograder_flags(command("gradescope-autograder", "build the autograder.zip to upload to a Gradescope "
+                                                          "programming assignment", AUTOGRADER))
     return parser
 
 
@@ -102,11 +111,11 @@ def require_torch(what: str) -> None:
 
 
 def cmd_pipeline(args) -> int:
+    from .launch import rank
     from .pipelines import by_name
     from .runs.files import read_json
     from .runs.folder import RunFinished
     from .runs.options import RunOptions
-    from .runs.run import process_rank
 
     pipeline = by_name(args.command)
     config = settings.from_args(pipeline.config, args)
@@ -118,17 +127,9 @@ def cmd_pipeline(args) -> int:
     except RunFinished as done:  # --resume of a finished run: nothing to do, and no failure
         print(f"{done}; its result:", file=sys.stderr)
         summary = {**read_json(done.path / "summary.json"), "path": str(done.path)}
-    if process_rank() == 0:  # under torchrun, one process speaks for the job
+    if rank() == 0:  # under torchrun, one process speaks for the job
         print(pipeline.describe_result(summary))
     return 0
-
-
-def cmd_gradcheck(args) -> int:
-    from .nn.gradcheck import format_table, gradient_check_table
-
-    rows = gradient_check_table(seed=args.seed)
-    print(format_table(rows))
-    return 0 if all(r.passed for r in rows) else 1
 
 
 def cmd_all(args) -> int:
@@ -140,10 +141,11 @@ def cmd_all(args) -> int:
 
 
 def cmd_report(args) -> int:
+    from .pipelines import PIPELINES
     from .report import build_report
 
     problems: list = []
-    print(f"report: {build_report(args.dirs, args.out, problems=problems).resolve()}")
+    print(f"report: {build_report(args.dirs, PIPELINES, args.out, problems=problems).resolve()}")
     if problems:
         print(f"backproplab report: {len(problems)} folder(s) or picture(s) could not be read; the report lists "
               "them", file=sys.stderr)
@@ -151,11 +153,14 @@ def cmd_report(args) -> int:
 
 
 def cmd_runs(args) -> int:
-    from .report.compare import runs_table
+    import shutil
 
-    unreadable: list[str] = []
-    print(runs_table(args.dirs, csv_path=args.csv, markdown_path=args.markdown, every_column=args.every_column,
-                     as_json=args.json, unreadable_out=unreadable))
+    from .pipelines import PIPELINES
+    from .report.terminal import runs_listing
+
+    text, unreadable = runs_listing(args.dirs, PIPELINES, shutil.get_terminal_size().columns, wide=args.wide,
+                                    json_out=args.json, csv_path=args.csv, markdown_path=args.markdown)
+    print(text, end="" if text.endswith("\n") else "\n")
     if unreadable:
         print(f"backproplab runs: {len(unreadable)} folder(s) could not be read; the table lists them",
               file=sys.stderr)
@@ -184,8 +189,21 @@ def cmd_check(args) -> int:
     return run_check(args)
 
 
-COMMANDS = {"gradcheck": cmd_gradcheck, "all": cmd_all, "report": cmd_report, "runs": cmd_runs,
-            "download": cmd_download, "check": cmd_check}
+def cmd_grade(args) -> int:
+    from .check.grade.cli import run_grade
+
+    return run_grade(args)
+
+
+def cmd_gradescope_autograder(args) -> int:
+    from .check.autograder import run_build
+
+    return run_build(args)
+
+
+COMMANDS = {"all": cmd_all, "report": cmd_report, "runs": cmd_runs,
+            "download": cmd_download, "check": cmd_check, "grade": cmd_grade,
+            "gradescope-autograder": cmd_gradescope_autograder}
 
 
 # -- the one error path ----------------------------------------------------------------
@@ -193,6 +211,30 @@ COMMANDS = {"gradcheck": cmd_gradcheck, "all": cmd_all, "report": cmd_report, "r
 
 def _terminate(signum, frame):
     raise KeyboardInterrupt(f"stopped by signal {signal.Signals(signum).name}")
+
+
+def _reader_gone() -> bool:
+    """Whether the standard output is a pipe whose reader has closed it (poll reports an
+    error on its end); a broken pipe elsewhere (a child process) is an ordinary error."""
+    try:
+        import select
+
+        poll = select.poll()
+        poll.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(events & (select.POLLERR | select.POLLHUP) for _, events in poll.poll(0))
+    except (AttributeError, OSError, ValueError):  # no poll (Windows), or no real file behind sys.stdout
+        return False
+
+
+def _stdout_to_devnull() -> None:
+    """Point the standard output at /dev/null, so that nothing more (not even the flush at
+    exit) writes to the closed pipe: the quiet end Python's documentation gives for SIGPIPE."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # no real file behind sys.stdout (a test's capture)
+        pass
 
 
 def _one_line(err: BaseException) -> str:
@@ -216,7 +258,17 @@ def main(argv: list[str] | None = None) -> int:
         import matplotlib
 
         matplotlib.use("Agg")  # the command line draws into files only (the library never picks a backend)
-        return COMMANDS.get(args.command, cmd_pipeline)(args)
+        status = COMMANDS.get(args.command, cmd_pipeline)(args)
+        sys.stdout.flush()  # here, so that a reader that went away is met below, not at exit
+        return status
+    except BrokenPipeError as err:
+        if _reader_gone():  # the reader of our output went away (`runs --json | head`): we are done
+            _stdout_to_devnull()
+            return 0
+        if debug:
+            raise
+        print(f"{prefix}: error: {visible(_one_line(err), keep_newlines=True)}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt as err:
         if debug:
             raise
@@ -228,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
             raise
         what = "out of memory" if isinstance(err, MemoryError) else _one_line(err)
         print(f"{prefix}: error: {visible(what, keep_newlines=True)}", file=sys.stderr)
-        return 2
+        return getattr(err, "exit_status", 2)
     except Exception as err:  # a bug: still one line, and how to see the traceback
         if debug:
             raise

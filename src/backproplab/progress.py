@@ -3,7 +3,8 @@
 - on a terminal, a tqdm bar on stderr that moves with every batch;
 - in a notebook, tqdm's widget (where ipywidgets is installed);
 - piped or redirected (``make run > log.txt``), one plain line per epoch (per tenth of a
-  download), never carriage-return updates;
+  download), never carriage-return updates (a sweep shows no bar of its members' epochs:
+  it writes a line per member, unless ``--verbose``);
 - turned off (``--no-progress``, ``BACKPROPLAB_PROGRESS=0``), nothing at all.
 """
 

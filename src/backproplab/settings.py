@@ -56,6 +56,10 @@ class Range:
         return f"in {lo}{end(self.low)}, {end(self.high)}{hi}"
 
 
+#: every seed a setting accepts (NumPy's and PyTorch's generators take any of them)
+SEED = Range(0, 2**32 - 1)
+
+
 def setting(default: Any = None, help: str = "", *, range: Range | None = None, choices: tuple | None = None,
             profile: bool = False, quick: Any = None, resumable: bool = False, flag: bool = True,
             min_items: int = 1, items: int | None = None, unset: str = "not set") -> Any:
@@ -93,6 +97,13 @@ def base_type(f: dataclasses.Field, hints: dict) -> tuple[type, bool]:
 
 def declared(cls) -> list[dataclasses.Field]:
     return [f for f in dataclasses.fields(cls) if "help" in f.metadata]
+
+
+def result_settings(cls) -> list[dataclasses.Field]:
+    """The declared settings that change a run's result: all but the resumable ones (the
+    device, the threads, where the data are read from). They name a run (its hash), make two
+    runs comparable, and may not change when a run is resumed."""
+    return [f for f in declared(cls) if not f.metadata["resumable"]]
 
 
 def default_text(cls, f: dataclasses.Field) -> str:
@@ -265,9 +276,7 @@ def _check_one(f: dataclasses.Field, kind: type, v) -> None:
 def changed_settings(saved: dict, config) -> list[str]:
     """The settings (not marked resumable) whose value differs from a saved config.json."""
     out = []
-    for f in declared(type(config)):
-        if f.metadata["resumable"]:
-            continue
+    for f in result_settings(type(config)):
         if saved.get(f.name, None) != _jsonable(getattr(config, f.name)):
             out.append(f.name)
     return out

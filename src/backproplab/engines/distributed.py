@@ -22,14 +22,11 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
+from .. import launch
 from ..errors import UsageError
 
 #: how long processes wait for each other (rendezvous, and every collective) before failing
 TIMEOUT = datetime.timedelta(seconds=float(os.environ.get("BACKPROPLAB_DIST_TIMEOUT", "120")))
-
-
-def launched_by_torchrun() -> bool:
-    return "WORLD_SIZE" in os.environ and "RANK" in os.environ and int(os.environ["WORLD_SIZE"]) > 1
 
 
 @dataclass
@@ -46,10 +43,9 @@ class Dist:
     @classmethod
     def from_env(cls, device_type: str) -> "Dist":
         """Join torchrun's process group (or a group of one when not under torchrun)."""
-        if not launched_by_torchrun():
+        if not launch.launched_by_torchrun():
             return cls()
-        rank, world = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
-        local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+        rank, world, local_rank = launch.rank(), launch.world_size(), launch.local_rank()
         backend = "nccl" if device_type == "cuda" else "gloo"
         if device_type == "cuda":
             if local_rank >= torch.cuda.device_count():

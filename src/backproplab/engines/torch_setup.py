@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from ..errors import UsageError
+from ..launch import local_world_size
 from .distributed import Dist, leave_process_group
 
 
@@ -43,8 +44,7 @@ def start_torch(device_name: str, threads: int | None, seed: int, run=None
         device = torch.device("cuda", dist.local_rank)
         torch.backends.cudnn.benchmark = True  # fixed shapes: let cuDNN pick its fastest kernels
     else:
-        per_node = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
-        torch.set_num_threads(threads or max(1, (os.cpu_count() or 1) // per_node))
+        torch.set_num_threads(threads or max(1, (os.cpu_count() or 1) // local_world_size()))
     torch.manual_seed(seed)
     return device, dist, np.random.default_rng(seed)
 
@@ -61,10 +61,12 @@ def place_model(model: torch.nn.Module, device: torch.device, dist: Dist, seed: 
     return model
 
 
-def describe(device: torch.device, dist: Dist) -> dict:
-    """What config.json records about where the run trained."""
+def describe(device: torch.device, dist: Dist, autocast: torch.dtype | None = None) -> dict:
+    """What config.json records about where the run trained: the device, the processes, the
+    CPU threads and the instruction set PyTorch's kernels use, and the precision."""
     devices = [f"cuda:{i} ({torch.cuda.get_device_name(i)})" for i in range(torch.cuda.device_count())] \
         if device.type == "cuda" else ["cpu"]
+    precision = "float32" if autocast is None else f"{str(autocast).removeprefix('torch.')} autocast, float32 weights"
     return {"device": str(device), **dist.describe(), "devices": devices,
             "threads": torch.get_num_threads() if device.type == "cpu" else None,
-            "cpu_capability": torch.backends.cpu.get_cpu_capability()}
+            "cpu_capability": torch.backends.cpu.get_cpu_capability(), "precision": precision}

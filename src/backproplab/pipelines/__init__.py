@@ -2,9 +2,11 @@
 the gradient checks, Iris, Fashion-MNIST, CIFAR-10.
 
 Everything else reads this list: the command line's subcommands, the stages of
-``backproplab all``, ``backproplab download``, the report's summary table and sections.
-A new pipeline is one module that declares ``PIPELINE`` and one line below. No module
-here imports PyTorch; a PyTorch pipeline imports it when it runs.
+``backproplab all``, ``backproplab download``; the command line and ``all`` hand it to the
+report and the runs table, which never import a pipeline. A new pipeline is a module that
+declares ``PIPELINE`` (see ``declaration``) and its entry below, or ``register`` for a
+plug-in. No module here imports PyTorch at its top; a PyTorch pipeline imports it when
+it runs.
 """
 
 from __future__ import annotations

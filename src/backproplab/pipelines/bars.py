@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .. import settings
-from ..report.collect import number, pct
+from ..runs.environment import hardware_label, machine_label
+from ..runs.values import number, pct
 
 
 def matches(run, where: dict) -> bool:
@@ -74,7 +75,7 @@ class Bar(Selects):
                 return f"{ours} (the run recorded no {' + '.join(self.time)})", None
             seconds = sum(times)
             timed = not self.time_on_cpu_only or str(run.get("device", "")).startswith("cpu")
-            ours += f" in {seconds:.0f} s ({run.get('device')})"
+            ours += f" in {seconds:.0f} s on {machine_label(run.config)}"
             passed = passed and (not timed or seconds <= self.within)
         return ours, passed
 
@@ -145,12 +146,13 @@ class ParityBar(Selects):
             return f"{pct(test)} ({other.path.name}, the run to compare with, recorded no test accuracy or no " \
                    "training time)", None
         gap = abs(test - ref)
+        mine, theirs = hardware_label(run.config), hardware_label(other.config)
+        where = f"both on {mine}" if mine == theirs else f"on {mine} and {theirs}"
         return (f"{pct(test)} ({100 * gap:.2f} points from {pct(ref)}, {other.path.name}); training {train:.0f} s "
-                f"vs {ref_train:.0f} s", 100 * gap <= self.points and train <= ref_train * self.time_factor)
+                f"vs {ref_train:.0f} s, {where}", 100 * gap <= self.points and train <= ref_train * self.time_factor)
 
 
 def compared_settings(config_class, *differing: str) -> tuple[str, ...]:
     """The settings that make two runs comparable: every declared setting that changes the
     result (not the resumable ones: device, threads, data folder), less ``differing``."""
-    return tuple(f.name for f in settings.declared(config_class)
-                 if not f.metadata["resumable"] and f.name not in differing)
+    return tuple(f.name for f in settings.result_settings(config_class) if f.name not in differing)

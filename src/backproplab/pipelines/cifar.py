@@ -13,6 +13,7 @@ This module holds the settings and the declaration and imports no torch (so that
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -93,9 +94,14 @@ def run(c: CifarConfig, options: RunOptions | None = None) -> dict:
     return train(c, options or RunOptions())
 
 
+#: the design document the report shows after the runs: its sections on the design (its
+#: measurements, made on another machine and day, stay in the document)
+DESIGN = ("cifar10-model.md", ("Where the ideas come from", "The network", "The recipe"))
+
 PIPELINE = Pipeline(
     name="cifar", help="CIFAR-10: train the CNN and write predictions.csv", config=CifarConfig, run=run,
-    describe_result=lambda s: describe_image_result(s, predictions=True), section=sections.cifar,
+    describe_result=lambda s: describe_image_result(s, predictions=True),
+    section=functools.partial(sections.cifar, design=DESIGN), data="cifar-10",
     stages=(Stage("CIFAR-10 CNN (PyTorch)", "cifar"),), datasets=("cifar",), needs_torch=lambda c: True,
     bars=(Bar("CIFAR-10 CNN, predictions.csv", {}, "test_accuracy", "test accuracy", 0.75, min_epochs=8),
           Bar("CIFAR-10 on the CPU (cpu profile)", {"profile": "cpu", "device": "cpu*"}, "test_accuracy",

@@ -97,12 +97,13 @@ def build_trainer(run: Run, c: CifarConfig, splits) -> tuple[TorchTrainer, dict]
         optimizer = cifar_net.Lookahead(optimizer, model, total_steps=steps * c.epochs,
                                         start_step=int(c.lookahead_start * steps))
     flips = cifar_net.flip_mask(len(splits["train"][1]), c.seed) if c.flip else None
+    autocast = torch.bfloat16 if device.type == "cuda" else None
     trainer = TorchTrainer(
         model, optimizer, Triangle(c.lr, c.epochs, peak=c.warmup, start=c.lr_start, end=c.lr_end), data,
         c.batch_size, rng, augment=functools.partial(cifar_net.augment, padding=c.crop_padding, flips=flips),
-        label_smoothing=c.label_smoothing, autocast_dtype=torch.bfloat16 if device.type == "cuda" else None,
-        dist=dist)  # per-epoch validation on the image alone; the final predictions use the profile's views
-    return trainer, {**describe(device, dist), "channel_mean": mean.tolist(), "channel_std": std.tolist(),
+        label_smoothing=c.label_smoothing, autocast_dtype=autocast, dist=dist)
+    # per-epoch validation on the image alone; the final predictions use the profile's views
+    return trainer, {**describe(device, dist, autocast), "channel_mean": mean.tolist(), "channel_std": std.tolist(),
                      "flops_per_image": flops}
 
 

@@ -3,11 +3,17 @@
 A ``Pipeline`` names everything the rest of backproplab needs to know about it: its
 command and help (``cli``), its settings class (flags, checks and config.json derive from
 it: ``settings``), how to run it and say its result in one line, whether a run of these
-settings needs PyTorch, the data sets it reads (``backproplab download``), its stages in
-``backproplab all`` (``pipelines.homework``), its deliverables' bars (``pipelines.bars``,
-read by the report's summary table) and the report section that describes its runs
-(``report.sections``). Adding a pipeline is one module that declares ``PIPELINE`` and one
-line in ``pipelines/__init__.py``.
+settings needs PyTorch, the data sets it reads (``backproplab download``) and how the runs
+table names its data, its stages in ``backproplab all`` (``pipelines.homework``), its
+deliverables' bars (``pipelines.bars``, read by the report's summary table), the run kinds
+its folders record, and the report section that describes its runs (a function of
+``report.sections``, or of its own module, with the facts about the pipeline it needs
+bound in). The report and the runs table receive the declarations from their caller
+and never import a pipeline.
+
+Adding a pipeline is a module that declares ``PIPELINE`` (tests/toy_pipeline.py is one)
+and its entry in the list of ``pipelines/__init__.py``, or ``pipelines.register`` for a
+plug-in.
 """
 
 from __future__ import annotations
@@ -40,6 +46,7 @@ class Pipeline:
     bars: tuple = ()  # its deliverables (pipelines.bars)
     stages: tuple[Stage, ...] = ()  # its stages in ``backproplab all``
     datasets: tuple[str, ...] = ()  # the data sets it reads (data.DATASETS keys)
+    data: str = ""  # its data as the runs table names them, e.g. "fashion-mnist" (a run's own CSV wins)
     needs_torch: Callable[[Any], bool] = never  # whether a run of these settings needs PyTorch
     writes: tuple[str, ...] = ()  # the "pipeline" values its run folders record (default: name)
     command: bool = True  # False: a stage of ``all`` and a report section only (no subcommand)

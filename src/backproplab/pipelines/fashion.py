@@ -25,6 +25,7 @@ from ..data import fashion_mnist
 from ..data.dataset import Standardizer
 from ..engines.numpy_engine import NumpyTrainer
 from ..errors import UsageError
+from ..launch import world_size
 from ..nn.models import NeuralNetwork
 from ..nn.optimizers import SGD, Adam
 from ..nn.schedulers import Cosine
@@ -33,7 +34,7 @@ from ..runs.fit import fit_epochs
 from ..runs.naming import run_name
 from ..runs.options import RunOptions
 from ..runs.outputs import write_outputs
-from ..runs.run import Run, start_run, world_size
+from ..runs.run import Run, start_run
 from ..settings import Range, setting
 from .bars import Bar, ParityBar, compared_settings
 from .declaration import Pipeline, Stage
@@ -158,7 +159,7 @@ def numpy_trainer(c: FashionConfig, data: dict[str, tuple[np.ndarray, np.ndarray
     trainer = NumpyTrainer(model, data, c.batch_size, len(fashion_mnist.CLASSES), augment=flip_half if c.flip else None,
                            views=[lambda X: X, mirror] if c.tta else None, mixup=c.mixup,
                            mixup_epochs=c.mixup_epochs())
-    return trainer, {"device": "cpu (numpy)"}
+    return trainer, {"device": "cpu (numpy)", "precision": "float32"}
 
 
 # -- one run -------------------------------------------------------------------------------
@@ -182,6 +183,13 @@ def run(c: FashionConfig, options: RunOptions | None = None) -> dict:
         return finish_fashion_run(run, c, trainer, splits, standardize, {**fitted, **facts})
 
 
+def model_settings(c: FashionConfig) -> dict:
+    """The settings of the model the run trained, for its summary: the MLP's widths (the CNN
+    has none), and the epochs that trained on mixed images (with mixup)."""
+    return {**({"hidden": c.hidden} if c.model == "mlp" else {}),
+            **({"mixup_epochs": c.mixup_epochs()} if c.mixup else {})}
+
+
 def finish_fashion_run(run: Run, c: FashionConfig, trainer, splits, standardize: Standardizer, facts: dict) -> dict:
     """Test once, write the pictures and the summary."""
     test_loss, test_accuracy = trainer.evaluate("test")
@@ -192,7 +200,7 @@ def finish_fashion_run(run: Run, c: FashionConfig, trainer, splits, standardize:
     if c.engine == "numpy":
         trainer.model.save(run.folder.file("params.npz"), extra=standardize.to_arrays())
     rows = run.log.rows
-    summary = {"engine": c.engine, "model": c.model, "epochs": c.epochs, "hidden": c.hidden,
+    summary = {"engine": c.engine, "model": c.model, "epochs": c.epochs, **model_settings(c),
                "test_loss": test_loss, "test_accuracy": test_accuracy, "final_val_accuracy": run.final_val_accuracy(),
                "best_val_accuracy": max(r["val_accuracy"] for r in rows),
                "train_seconds": facts["train_seconds"], "eval_seconds": facts["eval_seconds"],
@@ -207,6 +215,7 @@ TORCH_MLP, NUMPY_MLP, NUMPY_CNN = ({"engine": "torch", "model": "mlp"}, {"engine
 PIPELINE = Pipeline(
     name="fashion", help="Fashion-MNIST: the MLP in PyTorch or NumPy, or the NumPy CNN", config=FashionConfig,
     run=run, describe_result=describe_image_result, section=sections.fashion, datasets=("fashion",),
+    data="fashion-mnist",
     needs_torch=lambda c: c.engine == "torch",
     stages=(Stage("Fashion-MNIST MLP (PyTorch)", "fashion-torch-mlp", TORCH_MLP),
             Stage("Fashion-MNIST MLP (NumPy)", "fashion-numpy-mlp", NUMPY_MLP),

@@ -2,9 +2,10 @@
 
 The stages, in order, are the pipelines' (``pipelines.stages()``): the gradient-check
 table, the Iris sweep, the Fashion-MNIST MLP in PyTorch and in NumPy, the NumPy CNN on
-Fashion-MNIST, and the CIFAR-10 CNN (the CPU profile unless a GPU is found). A stage whose data cannot be found (or downloaded) is skipped with the reason
-and how to get the data; a stage that fails is reported; the others still run.
-``all.json`` records what ran, and the report is built from the run folders.
+Fashion-MNIST, and the CIFAR-10 CNN (the CPU profile unless a GPU is found). A stage
+whose data cannot be found (or downloaded) is skipped with the reason and how to get the
+data; a stage that fails is reported; the others still run. ``all.json`` (``runs.job``)
+records what ran, and the report is built from the run folders.
 
 ``--resume`` skips every stage whose run folder is complete and continues an
 interrupted one from its checkpoint, so a Ctrl-C costs at most the epoch under way.
@@ -22,8 +23,9 @@ from pathlib import Path
 from .. import settings
 from ..data.discovery import DataNotFoundError
 from ..errors import RunError
-from ..runs.files import RunFileError, read_json, write_json
+from ..runs.files import RunFileError, write_json
 from ..runs.folder import has_checkpoint, is_run
+from ..runs.job import JOB_RECORD, read_job_record
 from ..runs.lock import NameLock
 from ..runs.options import Display, RunOptions
 from ..progress import write
@@ -59,30 +61,6 @@ def run_stage_of(pipeline: Pipeline, stage: Stage, options: RunOptions, o: AllOp
 
 # -- the job -------------------------------------------------------------------------------
 
-STATUSES = ("ran", "skipped", "failed", "interrupted")
-
-
-def read_job_record(path: Path) -> dict:
-    """all.json as ``run_all`` writes it: {"quick": bool, "stages": [{"name", "folder", "status",
-    "seconds", and for a stage not run "reason", "looked_in", "how_to_get"}]}; RunFileError
-    naming what is not."""
-    record = read_json(path)
-    stages = record.get("stages", [])
-
-    def texts(value) -> bool:
-        return isinstance(value, list) and all(isinstance(v, str) for v in value)
-
-    ok = isinstance(record.get("quick", False), bool) and isinstance(stages, list) and all(
-        isinstance(s, dict) and isinstance(s.get("name"), str) and isinstance(s.get("folder"), str)
-        and s.get("status") in STATUSES and isinstance(s.get("reason", ""), str)
-        and isinstance(s.get("seconds", 0.0), (int, float)) and not isinstance(s.get("seconds"), bool)
-        and texts(s.get("looked_in", [])) and texts(s.get("how_to_get", [])) for s in stages)
-    if not ok:
-        raise RunFileError(f"{path}: not a record of backproplab all (its stages are not what it writes)")
-    return record
-
-
-
 def run_all(o: AllOptions) -> tuple[int, Path]:
     """Run every stage into ``o.out``, then the report; returns (exit status, report path).
     One job at a time in a folder: a second ``all`` there refuses at once."""
@@ -102,7 +80,7 @@ def run_all(o: AllOptions) -> tuple[int, Path]:
 
 def _run_all(o: AllOptions, out: Path) -> tuple[int, Path]:
     try:
-        earlier = read_job_record(out / "all.json") if os.path.lexists(out / "all.json") and o.resume else {}
+        earlier = read_job_record(out / JOB_RECORD) if os.path.lexists(out / JOB_RECORD) and o.resume else {}
     except RunFileError as err:
         raise RunError(f"{err}: move it away and resume again (the run folders themselves are checked anew), or "
                        "choose another --out") from None
@@ -114,9 +92,9 @@ def _run_all(o: AllOptions, out: Path) -> tuple[int, Path]:
                        "or choose another --out")
     record = {"quick": o.quick, "stages": []}
     done_before = {s["folder"]: s for s in earlier.get("stages", []) if s.get("status") == "ran"}
-    from . import stages
+    from .. import pipelines
 
-    every = stages()
+    every = pipelines.stages()
     for i, (pipeline, stage) in enumerate(every, start=1):
         write(f"\n=== stage {i}/{len(every)}: {stage.title} ===")
         if o.resume and is_run(out / stage.folder):
@@ -127,7 +105,7 @@ def _run_all(o: AllOptions, out: Path) -> tuple[int, Path]:
         record["stages"].append(run_stage(pipeline, stage, out, o, record))
     from ..report import build_report
 
-    report = build_report([out], out, title="backproplab: the homework, reproduced")
+    report = build_report([out], pipelines.PIPELINES, out, title="backproplab: the homework, reproduced")
     write("\n" + "\n".join(f"  {s['status']:>7}  {s['name']}  ({s['seconds']:.0f} s)" for s in record["stages"]))
     return (0 if all(s["status"] == "ran" for s in record["stages"]) else 1), report
 
@@ -136,7 +114,8 @@ def run_stage(pipeline: Pipeline, stage: Stage, out: Path, o: AllOptions, record
     """Run one stage; its entry for all.json (ran, skipped with the reason, or failed)."""
     title, folder = stage.title, stage.folder
     resume = o.resume and (out / f"{folder}.partial").is_dir() and has_checkpoint(out / f"{folder}.partial")
-    options = RunOptions(out=str(out), name=folder, overwrite=o.overwrite, resume=resume, progress=o.progress)
+    options = RunOptions(out=str(out), name=folder, overwrite=o.overwrite, resume=resume, progress=o.progress,
+                         verbose=o.verbose)
     entry = {"name": title, "folder": folder}
     start = time.perf_counter()
     try:
@@ -147,13 +126,13 @@ def run_stage(pipeline: Pipeline, stage: Stage, out: Path, o: AllOptions, record
         write(f"skipped {title}: {err.summary}. To get it: {'; '.join(err.how_to_get('all'))}")
     except KeyboardInterrupt as err:
         entry.update(status="interrupted", seconds=time.perf_counter() - start)
-        write_json(out / "all.json", {**record, "stages": record["stages"] + [entry]})
+        write_json(out / JOB_RECORD, {**record, "stages": record["stages"] + [entry]})
         err.add_note(f"Continue the whole job with: backproplab all --resume --out {out} (make run does this)")
         raise
     except Exception as err:  # report it, and go on with the other stages
         entry.update(status="failed", reason=f"{type(err).__name__}: {err}")
         write(f"FAILED {title}: {type(err).__name__}: {err}\n{traceback.format_exc()}")
     entry["seconds"] = time.perf_counter() - start
-    write_json(out / "all.json", {**record, "stages": record["stages"] + [entry]})
+    write_json(out / JOB_RECORD, {**record, "stages": record["stages"] + [entry]})
     return entry
 

@@ -11,10 +11,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..data.splits import hold_out, shorten
-from ..settings import Range, setting
+from ..settings import SEED, Range, setting
 
 FRACTION = Range(0, 1, high_open=True)
-SEED = Range(0, 2**32 - 1)
 LIMIT = Range(10, 2**31 - 1)
 
 

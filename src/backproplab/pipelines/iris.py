@@ -14,6 +14,7 @@ split, and its mean and spread over ten other splits. Test data never choose any
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 import time
 from dataclasses import dataclass
@@ -29,19 +30,20 @@ from ..engines.numpy_engine import NumpyTrainer
 from ..nn.models import NeuralNetwork
 from ..nn.optimizers import initialize_optimizer
 from ..report import sections
+from ..progress import write
 from ..runs.files import csv_text
 from ..runs.fit import fit_epochs
 from ..runs.folder import RunFolder
 from ..runs.naming import readable, run_name
 from ..runs.options import RunOptions
 from ..runs.outputs import write_outputs
-from ..progress import progress
-from ..runs.run import start_run
-from ..settings import Range, setting
+from ..runs.run import config_record, start_run
+from ..settings import SEED, Range, setting
 from .bars import SweepBar
 from .declaration import Pipeline, Stage
 
-SEED = Range(0, 2**32 - 1)
+#: the kind a sweep's folder records (its members record "iris")
+SWEEP = "iris-sweep"
 
 
 @dataclass
@@ -86,7 +88,7 @@ def iris_run_name(c: IrisConfig) -> str:
 
 
 def describe_result(s: dict) -> str:
-    if s["pipeline"] == "iris-sweep":
+    if s["pipeline"] == SWEEP:
         b = s["chosen"]
         return (f"chosen by {s['folds']}-fold cross-validation ×{s['repeats']}: lr {b['lr']:g}, hidden {b['hidden']} "
                 f"— test accuracy {1 - b['test_error']:.1%} on the fixed split, {s['splits_mean']:.1%} ± "
@@ -143,7 +145,8 @@ def train_one(c: IrisConfig, options: RunOptions, data, name: str | None = None)
     options = dataclasses.replace(options, name=name or options.name)
     with start_run("iris", c, options, iris_run_name(c), c.epochs, started) as run:
         splits = split_tabular(X, y, seed=c.split_seed)
-        run.write_config(splits, classes=class_names, features=feature_names)
+        run.write_config(splits, classes=class_names, features=feature_names, device="cpu (numpy)",
+                         precision="float32")
         arrays, standardize = standardized(splits)
         trainer = NumpyTrainer(build_model(c), arrays, c.batch_size, len(class_names))
         fitted = fit_epochs(run, trainer, c.epochs, select_best=True)
@@ -185,37 +188,41 @@ def cross_validate(c: IrisConfig, X: np.ndarray, y: np.ndarray, n_classes: int) 
 
 
 def run_sweep(c: IrisConfig, options: RunOptions, data) -> dict:
-    """Choose by cross-validation, write one run per combination and the sweep's tables."""
+    """Score each combination by cross-validation and write its run, a line each (every
+    epoch of every run with ``--verbose``); then choose, and write the sweep's tables."""
     started = time.perf_counter()
     X, y, class_names, _ = data
     grid = combinations(c)
     with RunFolder(options.out, options.name or iris_run_name(c), overwrite=options.overwrite,
                    new_version=options.new_version, kind="sweep") as sweep:
-        sweep.write_json("config.json", {"pipeline": "iris-sweep", **dataclasses.asdict(c)})
+        sweep.write_json("config.json", config_record(SWEEP, dataclasses.asdict(c), device="cpu (numpy)",
+                                                      precision="float32"))
         non_test = split_tabular(X, y, seed=c.split_seed)
         X_cv = np.concatenate([non_test["train"][0], non_test["validate"][0]])
         y_cv = np.concatenate([non_test["train"][1], non_test["validate"][1]])
-        bar = progress(len(grid), "cross-validation", unit="combination", enabled=options.progress)
-        rows = []
-        for g in grid:
-            rows.append({"lr": g.lr[0], "hidden": g.hidden[0], **cross_validate(g, X_cv, y_cv, len(class_names))})
-            bar.update()
-        bar.close()
-        chosen = min(rows, key=lambda r: (r["cv_error"], r["cv_loss"]))
         inner = dataclasses.replace(options, out=str(sweep.path), name=None, overwrite=False, new_version=False,
-                                    resume=False)
-        for g, row in zip(grid, rows):
-            row["run"] = f"lr{g.lr[0]:g}-h{g.hidden[0]}"
+                                    resume=False, progress=options.progress and options.verbose)
+        rows = []
+        for k, g in enumerate(grid, start=1):
+            row = {"lr": g.lr[0], "hidden": g.hidden[0], **cross_validate(g, X_cv, y_cv, len(class_names)),
+                   "run": f"lr{g.lr[0]:g}-h{g.hidden[0]}"}
             s = train_one(g, inner, data, name=row["run"])
-            row.update(best_val_error=s["best_val_error"], best_epoch=s["best_epoch"], test_error=s["test_error"],
-                       chosen=row is chosen)
+            row.update(best_val_error=s["best_val_error"], best_epoch=s["best_epoch"], test_error=s["test_error"])
+            rows.append(row)
+            if options.progress:
+                write(f"sweep {k}/{len(grid)}: lr {row['lr']:g}, hidden {row['hidden']}: CV error "
+                      f"{row['cv_error']:.1%} ± {row['cv_error_std']:.1%}; run {row['run']} kept epoch "
+                      f"{row['best_epoch']}, test error {row['test_error']:.1%}")
+        chosen = min(rows, key=lambda r: (r["cv_error"], r["cv_loss"]))
+        for row in rows:
+            row["chosen"] = row is chosen
         sweep.write_text("sweep.csv", csv_text(rows, SWEEP_COLUMNS))
         other = other_splits(combinations(dataclasses.replace(c, lr=[chosen["lr"]], hidden=[chosen["hidden"]]))[0],
                              data)
         sweep.write_text("splits.csv", csv_text(other, ["split_seed", "test_accuracy"]))
         accuracies = [r["test_accuracy"] for r in other]
-        summary = {"pipeline": "iris-sweep", "chosen": chosen, "rows": rows, "folds": c.folds, "repeats": c.repeats,
-                   "cv_rows": int(len(y_cv)),
+        summary = {"pipeline": SWEEP, "chosen": chosen, "rows": rows, "folds": c.folds, "repeats": c.repeats,
+                   "test_accuracy": 1 - chosen["test_error"], "epochs": c.epochs, "cv_rows": int(len(y_cv)),
                    "splits": other, "splits_mean": float(np.mean(accuracies)) if accuracies else None,
                    "splits_std": float(np.std(accuracies)) if accuracies else None,
                    "wall_seconds": time.perf_counter() - started}
@@ -240,6 +247,7 @@ def other_splits(c: IrisConfig, data) -> list[dict]:
 
 PIPELINE = Pipeline(
     name="iris", help="the two-layer NumPy network on Iris: one run, or a sweep chosen by cross-validation",
-    config=IrisConfig, run=run, describe_result=describe_result, section=sections.iris, writes=("iris", "iris-sweep"),
+    config=IrisConfig, run=run, describe_result=describe_result,
+    section=functools.partial(sections.iris, sweep_kind=SWEEP), writes=("iris", SWEEP), data="iris",
     stages=(Stage("Iris sweep (NumPy)", "iris-sweep"),),
-    bars=(SweepBar("Iris: two-layer network, learning rate × hidden size", 4, {"pipeline": "iris-sweep"}),))
+    bars=(SweepBar("Iris: two-layer network, learning rate × hidden size", 4, {"pipeline": SWEEP}),))

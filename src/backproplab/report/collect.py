@@ -10,7 +10,6 @@ still made from every folder that could be read.
 
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,28 +17,22 @@ from pathlib import Path
 from ..errors import UsageError
 from ..runs.files import RunFileError, read_json, read_metrics
 from ..runs.folder import MARKER
+from ..runs.job import JOB_RECORD
 
 MAX_DEPTH = 6
 MAX_FOLDERS = 20_000
 #: files the report writes beside the runs; a shell glob such as DIR/* names them too
-OUR_FILES = {"report.html", "report.md", "all.json"}
+OUR_FILES = {"report.html", "report.md", JOB_RECORD}
 #: what reading a value that is not what backproplab writes raises (a string for a number, a
 #: 400-digit integer, a missing key): the run is listed with it, and the rest carries on
 NOT_AS_WRITTEN = (TypeError, KeyError, ValueError, AttributeError, IndexError, ArithmeticError, RecursionError,
                   RunFileError)
 
 
-def known_kinds() -> list[str]:
-    """The "pipeline" values the declared pipelines' run folders record."""
-    from ..pipelines import PIPELINES
-
-    return [kind for p in PIPELINES for kind in p.run_kinds]
-
-
 @dataclass
 class ReportRun:
     path: Path
-    pipeline: str  # what summary.json says wrote it (a declared pipeline's run kind)
+    pipeline: str  # what summary.json says wrote it (one of the run kinds the pipelines declare)
     config: dict
     summary: dict
     rows: list[dict] = field(default_factory=list)  # metrics.csv
@@ -115,26 +108,30 @@ def _walk(folder: Path, depth: int, found: list[Path], problems: list[Problem], 
             _walk(path, depth + 1, found, problems, partial)
 
 
-def read_run(path: Path) -> ReportRun:
-    """The run in ``path``; RunFileError naming the file when it cannot be read."""
+def read_run(path: Path, kinds: list[str]) -> ReportRun:
+    """The run in ``path``, written by one of the pipelines whose run kinds are ``kinds``;
+    RunFileError naming the file when it cannot be read."""
     finished = not path.name.endswith(".partial")
     config = read_json(path / "config.json") if (path / "config.json").exists() or not finished else {}
     summary = read_json(path / "summary.json") if finished else {}
     pipeline = summary.get("pipeline") or config.get("pipeline")
-    if pipeline not in known_kinds():
+    if pipeline not in kinds:
         raise RunFileError(f"{path / ('summary.json' if finished else 'config.json')}: unknown pipeline "
-                           f"{pipeline!r} (expected one of {', '.join(known_kinds())})")
+                           f"{pipeline!r} (expected one of {', '.join(kinds)})")
     rows = read_metrics(path / "metrics.csv") if (path / "metrics.csv").exists() else []
     return ReportRun(path, pipeline, config, summary, rows, finished)
 
 
-def collect(dirs: list[str | Path], partial: bool = False) -> tuple[list[ReportRun], list[Problem]]:
-    """The runs found (see ``find_runs``) and the problems; UsageError when there is none."""
+def collect(dirs: list[str | Path], kinds: list[str], partial: bool = False
+            ) -> tuple[list[ReportRun], list[Problem]]:
+    """The runs found (see ``find_runs``) whose kind is one of ``kinds`` (the "pipeline"
+    values the declared pipelines' run folders record), and the problems; UsageError when
+    there is none."""
     paths, problems = find_runs(dirs, partial)
     runs: list[ReportRun] = []
     for path in paths:
         try:
-            runs.append(read_run(path))
+            runs.append(read_run(path, kinds))
         except (OSError, *NOT_AS_WRITTEN) as err:
             problems.append(Problem(path, str(err)))
     if not runs:
@@ -142,20 +139,3 @@ def collect(dirs: list[str | Path], partial: bool = False) -> tuple[list[ReportR
         raise UsageError(f"{', '.join(map(str, dirs))}: no run found that could be read (no summary.json in it or in "
                          f"the folders below it){': ' + why if why else ''}")
     return runs, problems
-
-
-def number(run: ReportRun, key: str) -> float | None:
-    """A finite number from the run's summary or config (None when absent, not a number,
-    or not a finite float: a 400-digit integer, 1e999)."""
-    value = run.get(key)
-    if not isinstance(value, (int, float)) or isinstance(value, bool):
-        return None
-    try:
-        value = float(value)
-    except OverflowError:
-        return None
-    return value if math.isfinite(value) else None
-
-
-def pct(x: float | None, digits: int = 2) -> str:
-    return "—" if x is None else f"{100 * x:.{digits}f}%"

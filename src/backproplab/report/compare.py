@@ -1,29 +1,37 @@
 """``backproplab runs``: every run below the folders given (default ``experiments``), one
-row each, finished or interrupted: its name, pipeline, status and data, the settings that
-differ between the runs listed, and the results (test and validation accuracy, epochs,
-time). The table fits ``WIDTH`` columns (the settings that do not fit are counted);
-``--all`` shows every column, ``--csv`` and ``--json`` write everything.
+record each, finished or interrupted: its name (the path below the folder given), its
+pipeline, status and data, its settings, and its results (test and validation accuracy,
+epochs, seconds).
 
-Everything in a row was read from a run folder, so it is shown as inert text: control
-characters (a terminal's escape codes) become ``?``, and a CSV cell that a spreadsheet
-would run as a formula gets a leading apostrophe.
+For a program, ``--json`` and ``--csv`` write every record whole, typed: accuracies as
+fractions (``*_fraction``), times in seconds (``*_seconds``), each setting as config.json
+recorded it (a number stays a number, a list a list). For a person, ``terminal.fit``
+chooses the columns that fit the terminal (``terminal``).
+
+Everything in a record was read from a run folder, so the text output shows it inert:
+control characters (a terminal's escape codes) become ``?``, and a CSV cell that a
+spreadsheet would run as a formula gets a leading apostrophe.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import unicodedata
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import settings
-from ..runs.files import csv_text, write_text
-from .collect import NOT_AS_WRITTEN, Problem, ReportRun, collect, number, pct
+from ..runs.files import csv_text
+from ..runs.values import finite
+from .collect import NOT_AS_WRITTEN, Problem, ReportRun, collect
 from .doc import md_escape
 
-WIDTH = 120
-#: the longest cell of the table on a terminal (the CSV and JSON keep every character)
-CELL = 24
-RESULTS = ["test accuracy", "validation", "epochs", "seconds"]
+#: the results every record carries, in the order shown: (key, header on a terminal)
+RESULTS = [("test_accuracy_fraction", "test acc"), ("val_accuracy_fraction", "val acc"), ("epochs", "epochs"),
+           ("wall_seconds", "seconds")]
+#: the facts of a record that are not settings or results: (key, header)
+FACTS = [("pipeline", "pipeline"), ("status", "status"), ("data", "data")]
 
 
 def inert(text: str) -> str:
@@ -45,121 +53,138 @@ def _is_number(text: str) -> bool:
         return False
 
 
-def _show(value) -> str:
+def show(value) -> str:
+    """A recorded value as a person reads it: numbers to 4 significant digits, lists joined."""
     if isinstance(value, float):
         return f"{value:.4g}"
     if isinstance(value, list):
-        return ",".join(_show(v) for v in value)
+        return ",".join(show(v) for v in value)
+    if isinstance(value, bool):
+        return "on" if value else "off"
     return "" if value is None else str(value)
 
 
-def _settings_of(run: ReportRun) -> list[str]:
-    """The declared settings of the run's pipeline (those that change its result)."""
-    from ..pipelines import PIPELINES
+@dataclass
+class Record:
+    """One run as the table lists it; every value typed as recorded."""
 
-    for p in PIPELINES:
-        if run.pipeline in p.run_kinds:
-            return [f.name for f in settings.declared(p.config) if not f.metadata["resumable"]]
-    return []
+    name: str  # the run's path below the folder given (its folder name when it was given itself)
+    path: str
+    pipeline: str
+    status: str  # "done" or "unfinished"
+    epochs_done: int  # rows in metrics.csv
+    data: str
+    settings: dict = field(default_factory=dict)  # the run's declared settings that change a result
+    results: dict = field(default_factory=dict)  # RESULTS keys → number or None
+
+    def as_json(self) -> dict:
+        return {"run": self.name, "path": self.path, "pipeline": self.pipeline, "status": self.status,
+                "epochs_done": self.epochs_done, "data": self.data, "settings": self.settings, **self.results}
+
+    def text(self, key: str) -> str:
+        """The cell of column ``key`` (a fact, a setting or a result) as a person reads it."""
+        if key == "status":
+            return "done" if self.status == "done" else \
+                f"unfinished ({self.epochs_done}/{show(self.results['epochs']) or '?'} epochs)"
+        if key in ("pipeline", "data"):
+            return getattr(self, key)
+        if key in self.results:
+            value = self.results[key]
+            if value is None:
+                return ""
+            return f"{100 * value:.2f}%" if key.endswith("_fraction") else f"{value:.0f}"
+        return show(self.settings[key]) if key in self.settings else ""
 
 
-def _status(run: ReportRun) -> str:
-    if run.finished:
-        return "done"
-    return f"unfinished ({len(run.rows)}/{_show(run.config.get('epochs', '?'))} epochs)"
+def _declaration(run: ReportRun, pipelines):
+    return next((p for p in pipelines if run.pipeline in p.run_kinds), None)
 
 
-def _data(run: ReportRun) -> str:
+def display_name(path: Path, dirs: list[str | Path]) -> str:
+    """The run's path below the nearest folder given that holds it (its own name when it was
+    given itself)."""
+    here = Path(os.path.abspath(path))
+    best = None
+    for d in dirs:
+        base = Path(os.path.abspath(d))
+        if here != base and base in here.parents and (best is None or len(base.parts) > len(best.parts)):
+            best = base
+    return here.relative_to(best).as_posix() if best else path.name
+
+
+def _results(run: ReportRun) -> dict:
+    test = finite(run.get("test_accuracy"))  # a sweep records its chosen run's
+    val = finite(run.get("final_val_accuracy"))
+    if val is None and run.rows:
+        val = finite(run.rows[-1].get("val_accuracy"))
+    epochs = finite(run.get("epochs"))
+    return {"test_accuracy_fraction": test, "val_accuracy_fraction": val,
+            "epochs": int(epochs) if epochs is not None and epochs.is_integer() else epochs,
+            "wall_seconds": finite(run.get("wall_seconds"))}
+
+
+def record(run: ReportRun, pipelines, dirs: list[str | Path]) -> Record:
+    """The record of one run; a value of a type backproplab never writes raises one of
+    ``NOT_AS_WRITTEN`` (the run is then listed as unreadable)."""
+    declared = _declaration(run, pipelines)
+    names = [f.name for f in settings.result_settings(declared.config)] if declared else []
     csv = run.config.get("csv")
-    return Path(str(csv)).name if csv else {"iris": "iris", "iris-sweep": "iris", "fashion": "fashion-mnist",
-                                            "cifar": "cifar-10"}.get(run.pipeline, "")
+    data = Path(str(csv)).name if csv else (declared.data if declared else "")
+    results = _results(run)
+    if not isinstance(run.rows, list) or any(not isinstance(r, dict) for r in run.rows):
+        raise TypeError("metrics.csv is not a table of rows")
+    return Record(display_name(run.path, dirs), str(run.path), run.pipeline, "done" if run.finished else "unfinished",
+                  len(run.rows), data, {k: run.config[k] for k in names if k in run.config}, results)
 
 
-def _results(run: ReportRun) -> list[str]:
-    test = number(run, "test_accuracy")
-    if test is None and isinstance(run.summary.get("chosen"), dict):  # a sweep: its chosen run's
-        chosen = run.summary["chosen"].get("test_error")
-        test = 1 - float(chosen) if isinstance(chosen, (int, float)) and not isinstance(chosen, bool) else None
-    val = number(run, "final_val_accuracy")
-    if val is None and run.rows and isinstance(run.rows[-1].get("val_accuracy"), float):
-        val = run.rows[-1]["val_accuracy"]
-    epochs = number(run, "epochs")
-    seconds = number(run, "wall_seconds")
-    return [pct(test) if test is not None else "", pct(val) if val is not None else "",
-            f"{epochs:.0f}" if epochs is not None else str(len(run.rows) or ""),
-            f"{seconds:.0f}" if seconds is not None else ""]
-
-
-def table_rows(dirs: list[str | Path]) -> tuple[list[str], list[list[str]], int, list[str]]:
-    """(header, rows, how many setting columns differ, the folders that could not be read);
-    the runs in folder order."""
-    runs, problems = collect(dirs, partial=True)
-    own = {id(r): set(_settings_of(r)) for r in runs}
-    keys: list[str] = []
-    for run in runs:
-        keys += [k for k in _settings_of(run) if k not in keys and k != "epochs"]
-
-    def differs(k: str) -> bool:  # between two runs of one pipeline: settings of different pipelines never compare
-        values: dict[str, set] = {}
-        for r in runs:
-            if k in own[id(r)]:
-                values.setdefault(r.pipeline.split("-")[0], set()).add(_show(r.config.get(k)))
-        return any(len(v) > 1 for v in values.values())
-
-    differing = [k for k in keys if differs(k)]
-    header = ["run", "pipeline", "status", "data", *differing, *RESULTS]
-    rows = []
+def records(dirs: list[str | Path], pipelines) -> tuple[list[Record], list[str]]:
+    """The records of the runs found, in folder order, and a line per folder that could not
+    be read."""
+    runs, problems = collect(dirs, [k for p in pipelines for k in p.run_kinds], partial=True)
+    out = []
     for r in runs:
         try:
-            settings_cells = [_show(r.config.get(k)) if k in own[id(r)] else "" for k in differing]
-            rows.append([r.path.name, r.pipeline, _status(r), _data(r), *settings_cells, *_results(r)])
+            out.append(record(r, pipelines, dirs))
         except NOT_AS_WRITTEN as err:
             problems.append(Problem(r.path, f"{r.path}: {type(err).__name__}: {str(err)[:300]} (its files are not as "
                                             "backproplab writes them)"))
-    return header, rows, len(differing), [f"unreadable: {p.message}" for p in problems]
+    return out, [f"unreadable: {p.message}" for p in problems]
 
 
-def _fit(header: list[str], rows: list[list[str]], n_settings: int, width: int) -> tuple[list[int], int]:
-    """The columns to show (indices) within ``width`` characters, and how many were left out:
-    the settings are dropped from the last while the table is too wide."""
-    shown = list(range(len(header)))
-
-    def total(cols):
-        return sum(min(CELL, max(len(str(x)) for x in [header[c], *(r[c] for r in rows)])) + 2 for c in cols)
-
-    first_setting, dropped = 4, 0
-    while total(shown) > width and n_settings - dropped > 0:
-        shown.remove(first_setting + n_settings - dropped - 1)
-        dropped += 1
-    return shown, dropped
+# -- for programs ---------------------------------------------------------------------------
 
 
-def runs_table(dirs: list[str | Path], csv_path: str | None = None, markdown_path: str | None = None,
-               every_column: bool = False, as_json: bool = False, width: int = WIDTH,
-               unreadable_out: list[str] | None = None) -> str:
-    """The table as aligned text (or JSON); also written to ``csv_path`` / ``markdown_path``.
-    The folders that could not be read (listed in the table) are appended to ``unreadable_out``."""
-    header, rows, n_settings, unreadable = table_rows(dirs)
-    if unreadable_out is not None:
-        unreadable_out.extend(unreadable)
-    if csv_path:
-        records = [{h: spreadsheet_safe(c) for h, c in zip(header, r)} for r in rows]
-        records += [{"run": spreadsheet_safe(u)} for u in unreadable]
-        write_text(csv_path, csv_text(records, header))
-    if markdown_path:
-        write_text(markdown_path, "| " + " | ".join(map(md_escape, header)) + " |\n|" + "---|" * len(header) + "\n"
-                   + "".join("| " + " | ".join(map(md_escape, r)) + " |\n" for r in rows))
-    if as_json:
-        return json.dumps([dict(zip(header, r)) for r in rows] + [{"unreadable": u} for u in unreadable], indent=2)
-    shown, dropped = (list(range(len(header))), 0) if every_column else _fit(header, rows, n_settings, width)
+def as_json(rows: list[Record], unreadable: list[str]) -> str:
+    """{"runs": [every record, typed], "unreadable": [a line per folder that could not be read]}."""
+    return json.dumps({"runs": [r.as_json() for r in rows], "unreadable": unreadable}, indent=2,
+                      ensure_ascii=False, default=str)
 
-    def cell(text: str) -> str:
-        text = inert(text)
-        return text if every_column or len(text) <= CELL else text[: CELL - 1] + "…"
 
-    table = [[cell(line[c]) for c in shown] for line in [header, *rows]]
-    widths = [max(len(x) for x in col) for col in zip(*table)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip() for line in table]
-    note = [f"({dropped} more setting column(s) differ: --all shows them, --csv or --json writes everything)"] \
-        if dropped else []
-    return "\n".join([lines[0], "-" * len(lines[0]), *lines[1:], *note, *map(inert, unreadable)])
+def _csv_value(value):
+    """A typed value as a CSV cell: numbers as numbers, lists as JSON, booleans as true/false."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, default=str)
+    if isinstance(value, (int, float)) or value is None:
+        return value
+    return spreadsheet_safe(value)
+
+
+def as_csv(rows: list[Record], unreadable: list[str]) -> str:
+    """Every record as a CSV row: the facts, every setting any run has (a column each), the
+    results; then a row per folder that could not be read (its line in the first column)."""
+    fixed = ["run", "path", "pipeline", "status", "epochs_done", "data"]
+    results = [k for k, _ in RESULTS]
+    keys: list[str] = []
+    for r in rows:  # a setting named as a result (epochs) is that result's column
+        keys += [k for k in r.settings if k not in keys and k not in fixed + results]
+    table = [{k: _csv_value(v) for k, v in {**r.settings, **r.as_json()}.items() if k != "settings"} for r in rows]
+    table += [{"run": spreadsheet_safe(u)} for u in unreadable]
+    return csv_text(table, fixed + keys + results)
+
+
+def as_markdown(header: list[str], cells: list[list[str]]) -> str:
+    return ("| " + " | ".join(map(md_escape, header)) + " |\n|" + "---|" * len(header) + "\n"
+            + "".join("| " + " | ".join(map(md_escape, r)) + " |\n" for r in cells))
+

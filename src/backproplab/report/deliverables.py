@@ -17,13 +17,11 @@ class Deliverable:
     passed: bool | None  # None: skipped (no run), or not judged
 
 
-def deliverables(runs: list[ReportRun], problem) -> list[Deliverable]:
-    """The rows, in the order of the pipelines and their bars. ``problem(run, error)``
-    records a run whose summary lacks a value its bar needs."""
-    from ..pipelines import PIPELINES
-
+def deliverables(runs: list[ReportRun], pipelines, problem) -> list[Deliverable]:
+    """The rows, in the order of the pipelines (their declarations, ``pipelines``) and their
+    bars. ``problem(run, error)`` records a run whose summary lacks a value its bar needs."""
     out = []
-    for pipeline in PIPELINES:
+    for pipeline in pipelines:
         mine = [r for r in runs if r.pipeline in pipeline.run_kinds]
         for bar in pipeline.bars:
             judged = [r for r in mine if bar.applies(r)]

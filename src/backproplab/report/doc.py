@@ -1,5 +1,6 @@
 """The report as parallel HTML and Markdown, built so that nothing read from a run folder
-can become markup.
+can become markup, and laid out as a paper: numbered figures and tables with captions,
+headings without gaps in their levels.
 
 Everything a section writes is *text*: ``Doc.para`` takes plain strings and the styled
 pieces ``bold(...)`` and ``code(...)``, and escapes every one of them — for HTML with
@@ -7,6 +8,10 @@ pieces ``bold(...)`` and ``code(...)``, and escapes every one of them — for HT
 meaning. A value such as ``![p](https://…)`` in a summary.json therefore shows as those
 characters and never as an image or a link. Only the project's own documents
 (``Doc.markdown``, the files in ``backproplab/docs``) are rendered as Markdown.
+
+Figures and tables are numbered once the page is whole (``number_captions``): a section
+writes a placeholder that no escaped text can contain, so the numbers follow the order of
+the page, whatever order its parts were written in.
 """
 
 from __future__ import annotations
@@ -19,7 +24,8 @@ from pathlib import Path
 from urllib.parse import quote
 
 from ..bounded import read_bounded
-from .markdown import markdown_to_html
+from ..runs.plots import DENSITY_KEY, TEXT_KEY
+from .markdown import FIGURE, TABLE, markdown_to_html, scroll_box
 from .png import MAX_PNG_BYTES, NotAPlot, png_info
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~&])")
@@ -58,6 +64,37 @@ def _md_part(part) -> str:
         fence = "`" * (max(map(len, re.findall("`+", text)), default=0) + 1)  # longer than any run inside
         return f"{fence} {one_line(text)} {fence}"
     return md_escape(part)
+
+
+def number_captions(lines: list[str]) -> list[str]:
+    """The page's lines with every figure and table placeholder replaced by its number, in
+    the order they appear (the HTML and the Markdown are numbered alike)."""
+    counts = {FIGURE: 0, TABLE: 0}
+
+    def count(match: re.Match) -> str:
+        counts[match.group(0)] += 1
+        return str(counts[match.group(0)])
+
+    pattern = re.compile(re.escape(FIGURE) + "|" + re.escape(TABLE))
+    return [pattern.sub(count, line) for line in lines]
+
+
+def shift_headings(text: str, top: int) -> str:
+    """A Markdown document with its headings moved so that its highest becomes level ``top``
+    (the lines inside code fences left alone)."""
+    lines, fenced, levels = text.splitlines(), False, []
+    for line in lines:
+        fenced ^= line.startswith("```")
+        if not fenced and re.match(r"#{1,6} ", line):
+            levels.append(len(line) - len(line.lstrip("#")))
+    shift = top - min(levels, default=top)
+    out, fenced = [], False
+    for line in lines:
+        fenced ^= line.startswith("```")
+        is_heading = not fenced and re.match(r"#{1,6} ", line)
+        out.append("#" * shift + line if is_heading and shift > 0 else line[-shift:] if is_heading and shift < 0
+                   else line)
+    return "\n".join(out)
 
 
 class Doc:
@@ -113,17 +150,20 @@ class Doc:
         self.md.append("".join(f"- {md_escape(i)}\n" for i in items))
 
     def preformatted(self, text: str) -> None:
-        self.html.append(f"<pre>{html.escape(text)}</pre>")
+        """Text as written, in a box that scrolls sideways (and says so) when it is wider."""
+        self.html.append(scroll_box(f"<pre>{html.escape(text)}</pre>", "div", "the text"))
         self.md.append("```\n" + text.replace("```", "'''") + "\n```\n")
 
-    def markdown(self, text: str, shift: int = 1) -> None:
-        """One of the project's own Markdown documents, its headings moved down ``shift`` levels."""
-        lines = [("#" * shift + line) if line.startswith("#") else line for line in text.splitlines()]
-        text = "\n".join(lines)
+    def markdown(self, text: str, top: int = 3) -> None:
+        """One of the project's own Markdown documents, its highest heading at level ``top``."""
+        text = shift_headings(text, top)
         self.html.append(markdown_to_html(text))
-        self.md.append(text + "\n")
+        self.md.append(re.sub(r"^Table: (.*)$", lambda m: f"**Table {TABLE}.** {m.group(1)}", text, flags=re.M) + "\n")
 
-    def table(self, header: list[str], rows: list[list[str]], classes: list[list[str]] | None = None) -> None:
+    def table(self, header: list[str], rows: list[list[str]], classes: list[list[str]] | None = None,
+              caption: str = "") -> None:
+        """A table under its numbered caption, in a box that scrolls sideways (and says so)
+        on a screen narrower than the table."""
         head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
         body = []
         for i, row in enumerate(rows):
@@ -132,16 +172,20 @@ class Doc:
                 cls = classes[i][j] if classes else ""
                 cells.append(f'<td class="{cls}">{html.escape(cell)}</td>' if cls else f"<td>{html.escape(cell)}</td>")
             body.append("<tr>" + "".join(cells) + "</tr>")
-        self.html.append(f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{"".join(body)}'
-                         "</tbody></table></div>")
-        self.md.append("| " + " | ".join(md_escape(h) for h in header) + " |\n|" + "---|" * len(header) + "\n"
+        title = (f'<p class="caption"><strong>Table {TABLE}.</strong> {html.escape(caption)}</p>' if caption else "")
+        self.html.append(title + scroll_box(f'<table><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody>'
+                                            "</table>", "div", "the table"))
+        self.md.append((f"**Table {TABLE}.** {md_escape(caption)}\n\n" if caption else "")
+                       + "| " + " | ".join(md_escape(h) for h in header) + " |\n|" + "---|" * len(header) + "\n"
                        + "".join("| " + " | ".join(md_escape(c) for c in r) + " |\n" for r in rows))
 
     def figures(self, images: list[tuple[Path | bytes, str]], note: str | None = None) -> None:
-        """PNG plots (files, or PNG bytes made here), one per row at their natural size (a
-        phone scrolls a wide one sideways in its box; nothing is shrunk until its text is too
-        small to read): data URIs in the HTML; in the Markdown a relative link to the file.
-        A file that is not a bounded, well-formed PNG is not embedded (``refused``)."""
+        """PNG plots (files, or PNG bytes made here) with their numbered captions, side by side
+        where the page is wide enough. Each is drawn to fit the column, its text legible at a
+        phone's width (the plots are drawn for that), and a tap or click opens it at its
+        natural size (a ``details`` element: no script). Data URIs in the HTML; in the
+        Markdown a relative link to the file. A file that is not a bounded, well-formed PNG is
+        not embedded (``refused``)."""
         figs = []
         for source, caption in images:
             try:
@@ -152,14 +196,12 @@ class Doc:
             except NotAPlot as err:
                 self.refused.append(f"{source if isinstance(source, Path) else caption}: not embedded ({err})")
                 continue
-            uri = "data:image/png;base64," + base64.b64encode(data).decode("ascii")
-            text_px = html.escape(info.text.get("backproplab:min-text-px", ""))
-            figs.append(f'<figure><div class="figbox"><img src="{uri}" width="{info.width}" height="{info.height}" '
-                        f'data-text-px="{text_px}" alt="{html.escape(caption)}"></div>'
-                        f"<figcaption>{html.escape(caption)}</figcaption></figure>")
+            figs.append(_figure_html(data, info, caption))
+            link = ""
             if isinstance(source, Path):
                 link = quote(os.path.relpath(source, self.out).replace(os.sep, "/"), safe="/", errors="surrogateescape")
-                self.md.append(f"![{md_escape(caption)}]({link})\n")
+            self.md.append((f"![{md_escape(caption)}]({link})\n\n" if link else "")
+                           + f"*Figure {FIGURE}. {md_escape(caption)}*\n")
         if figs:
             self.html.append('<div class="plots">' + "".join(figs) + "</div>")
         if figs and note:
@@ -169,3 +211,26 @@ class Doc:
         """Markup the report itself wrote (never text from a run folder)."""
         self.html.append(fragment)
         self.md.append(md)
+
+
+def _density(info) -> float:
+    """How many pixels of the file make one CSS pixel (2 for the plots drawn now, 1 before)."""
+    try:
+        density = float(info.text.get(DENSITY_KEY, "1"))
+    except ValueError:
+        return 1.0
+    return density if 1 <= density <= 4 else 1.0
+
+
+def _figure_html(data: bytes, info, caption: str) -> str:
+    """One figure: the picture (fitted to the column; tapped, at its natural size) and its caption."""
+    density = _density(info)
+    width, height = max(1, round(info.width / density)), max(1, round(info.height / density))
+    uri = "data:image/png;base64," + base64.b64encode(data).decode("ascii")
+    text_px = html.escape(info.text.get(TEXT_KEY, ""))
+    return (f'<figure><details class="zoom"><summary title="tap or click: the picture at its natural size">'
+            f'<img src="{uri}" width="{width}" height="{height}" data-text-px="{text_px}" '
+            f'alt="{html.escape(caption)}"></summary>'
+            '<span class="zoom-note">Natural size: scroll sideways to see all of it; tap the picture again to fit '
+            "it to the page.</span></details>"
+            f"<figcaption><strong>Figure {FIGURE}.</strong> {html.escape(caption)}</figcaption></figure>")

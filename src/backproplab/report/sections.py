@@ -1,6 +1,8 @@
-"""One section of the report per pipeline (each pipeline's declaration names its own),
-describing its runs from what they wrote (config.json, summary.json, metrics.csv,
-sweep.csv and the pictures), never from code: every number in a sentence is the run's."""
+"""One section of the report per pipeline (each pipeline's declaration names its own, with
+the facts about it the section needs bound in), describing its runs from what they wrote
+(config.json, summary.json, metrics.csv, sweep.csv and the pictures), never from code:
+every number in a sentence is the run's. Each figure's caption says what it shows and on
+which split, with the split's size as the run recorded it."""
 
 from __future__ import annotations
 
@@ -8,9 +10,10 @@ from importlib import resources
 from pathlib import Path
 
 from ..runs import plots
-from ..runs.files import RunFileError, read_metrics
+from ..runs.files import RunFileError, read_json, read_metrics
 from ..runs.outputs import PICTURES
-from .collect import ReportRun, number, pct
+from ..runs.values import number, pct
+from .collect import ReportRun
 from .doc import Doc, bold, code
 
 
@@ -32,20 +35,38 @@ def show(value) -> str:
 
 
 def mixup_note(run: ReportRun) -> str | None:
-    """Why the training curves of a mixup run sit below validation (None without mixup)."""
-    alpha, epochs = number(run, "mixup"), number(run, "epochs")
+    """Why the training curves of a mixup run sit below validation (None without mixup);
+    the epochs trained on mixed images are the ones the run recorded."""
+    alpha, epochs, mixed = number(run, "mixup"), number(run, "epochs"), number(run, "mixup_epochs")
     if not alpha or not epochs:
         return None
-    mixed = round(epochs * (1 - (number(run, "clean_tail") or 0)))
-    tail = f"; epochs {mixed + 1}–{epochs:.0f} train on clean images" if mixed < epochs else ""
+    when = ""
+    if mixed is not None:
+        tail = f"; epochs {mixed + 1:.0f}–{epochs:.0f} train on clean images" if mixed < epochs else ""
+        when = f", in epochs 1–{mixed:.0f}{tail}"
     return (f"The training loss and accuracy are measured on the mixed images the network trains on (mixup, "
-            f"α = {alpha:g}, in epochs 1–{mixed}{tail}), so they sit below the validation curves, which see clean "
+            f"α = {alpha:g}{when}), so they sit below the validation curves, which see clean "
             "images: a mixed image's label is itself a blend, and no prediction can match it fully.")
 
 
-def run_pictures(doc: Doc, run: ReportRun, title: str) -> None:
-    doc.figures([(p, f"{title}: {caption}") for name, caption in PICTURES if (p := run.file(name))],
-                note=mixup_note(run))
+def split_names(run: ReportRun, unit: str) -> dict[str, str]:
+    """Each split as a caption names it, with the size the run recorded ("the 5,000
+    validation images"; "the validation images" when the run recorded none)."""
+    sizes = run.config.get("splits") if isinstance(run.config.get("splits"), dict) else {}
+    words = {"validate": "validation", "test": "test"}
+    out = {}
+    for split, word in words.items():
+        n = sizes.get(split)
+        known = isinstance(n, int) and not isinstance(n, bool)
+        out[split] = f"the {n:,} {word} {unit}" if known else f"the {word} {unit}"
+    return out
+
+
+def run_pictures(doc: Doc, run: ReportRun, title: str, unit: str = "images") -> None:
+    names = split_names(run, unit)
+    kept = " (the dashed line: the epoch kept, the lowest validation error)" if number(run, "best_epoch") else ""
+    doc.figures([(p, f"{title}: {caption.format(**names)}{kept if name in ('loss.png', 'error.png') else ''}.")
+                 for name, caption in PICTURES if (p := run.file(name))], note=mixup_note(run))
 
 
 def facts(doc: Doc, run: ReportRun) -> None:
@@ -57,7 +78,7 @@ def facts(doc: Doc, run: ReportRun) -> None:
     if run.rows and isinstance(run.rows[-1].get("val_accuracy"), float):
         parts.append(f"final validation accuracy {pct(run.rows[-1]['val_accuracy'])}, ")
     parts += [f"{plural(len(run.rows), 'epoch')}, {wall:.0f} s in all on ", str(run.get("device", "cpu")),
-              ". Run folder: ", code(run.path.name), "."]
+              " (see Machine and software). Run folder: ", code(run.path.name), "."]
     doc.para(*parts)
 
 
@@ -89,24 +110,29 @@ def named(title: str, run: ReportRun, runs: list) -> str:
 def gradcheck(doc: Doc, runs: list[ReportRun]) -> None:
     for g in runs:
         doc.heading(2, named("Gradient checks", g, runs), "gradients")
-        doc.para("Every analytic gradient against two-sided finite differences in float64 (relative error "
-                 "‖num − ana‖ / ‖num + ana‖; the tests also compare every layer with torch.autograd to 1e-10).")
+        doc.para("Every analytic gradient of this run against two-sided finite differences in float64 (relative "
+                 "error ‖num − ana‖ / ‖num + ana‖). Beyond this run, the project's test suite compares every layer "
+                 "with torch.autograd.")
         rows = g.summary.get("rows", [])
         doc.table(["component", "gradient", "shape", "relative error", "result"],
                   [[str(r["component"]), str(r["wrt"]), "×".join(map(str, r["shape"])), f"{float(r['error']):.2e}",
                     "PASS" if r["passed"] else "FAIL"] for r in rows],
-                  [["", "", "", "num", "pass" if r["passed"] else "fail"] for r in rows])
+                  [["", "", "", "num", "pass" if r["passed"] else "fail"] for r in rows],
+                  caption=f"Each gradient checked on seeded random inputs (seed {show(g.get('seed', '—'))}): the "
+                          "component, the array the gradient is taken with respect to, its shape, and the relative "
+                          "error.")
 
 
-def iris(doc: Doc, runs: list[ReportRun]) -> None:
-    sweeps = [r for r in runs if r.pipeline == "iris-sweep"]
-    singles = [r for r in runs if r.pipeline != "iris-sweep"]
+def iris(doc: Doc, runs: list[ReportRun], sweep_kind: str) -> None:
+    """Iris: each sweep (its runs record ``sweep_kind``), then each single run."""
+    sweeps = [r for r in runs if r.pipeline == sweep_kind]
+    singles = [r for r in runs if r.pipeline != sweep_kind]
     for s in sweeps:
         iris_sweep(doc, s, sweeps)
     for r in singles:
         doc.heading(2, f"Iris run {r.path.name}", "iris-run")
         facts(doc, r)
-        run_pictures(doc, r, "Iris")
+        run_pictures(doc, r, "Iris", unit="rows")
 
 
 def iris_sweep(doc: Doc, s: ReportRun, sweeps: list[ReportRun]) -> None:
@@ -129,7 +155,10 @@ def iris_sweep(doc: Doc, s: ReportRun, sweeps: list[ReportRun]) -> None:
     doc.table(["lr", "hidden", "CV error (mean ± sd)", "CV loss", "kept epoch", "test error", ""],
               [[f"{r['lr']:g}", str(r["hidden"]), f"{100 * r['cv_error']:.1f}% ± {100 * r['cv_error_std']:.1f}",
                 f"{r['cv_loss']:.3f}", str(r["best_epoch"]), f"{100 * r['test_error']:.1f}%",
-                "chosen" if r["chosen"] == "True" else ""] for r in rows])
+                "chosen" if r["chosen"] == "True" else ""] for r in rows],
+              caption="Each combination of the sweep: its cross-validation error and loss on the non-test rows "
+                      "(what chooses), the epoch its own run kept (by validation error), and its error on the test "
+                      "rows of the fixed split (reported only).")
     chosen, splits = s.summary["chosen"], s.summary.get("splits", [])
     other = (f"; over {plural(len(splits), 'other split')} (seeds 0 to {len(splits) - 1}) the same settings score "
              f"{pct(number(s, 'splits_mean'))} ± {pct(number(s, 'splits_std'))} (mean ± standard deviation)"
@@ -139,7 +168,12 @@ def iris_sweep(doc: Doc, s: ReportRun, sweeps: list[ReportRun]) -> None:
     name = str(chosen.get("run", ""))
     run_dir = s.path / name
     if name not in ("", ".", "..") and Path(name).name == name and run_dir.is_dir() and not run_dir.is_symlink():
-        run_pictures(doc, ReportRun(run_dir, "iris", {}, {}), "Iris, the chosen run")
+        try:
+            member = ReportRun(run_dir, s.pipeline, read_json(run_dir / "config.json"),
+                               read_json(run_dir / "summary.json"))
+        except (OSError, RunFileError):
+            member = ReportRun(run_dir, s.pipeline, {}, {})
+        run_pictures(doc, member, f"Iris, the chosen run {name}", unit="rows")
 
 
 def fashion(doc: Doc, runs: list[ReportRun]) -> None:
@@ -155,7 +189,7 @@ def fashion(doc: Doc, runs: list[ReportRun]) -> None:
                  split_sizes(r))
         architecture(doc, r)
         facts(doc, r)
-        run_pictures(doc, r, "Fashion-MNIST CNN")
+        run_pictures(doc, r, f"Fashion-MNIST CNN ({r.path.name})")
 
 
 def fashion_mlps(doc: Doc, mlps: list[ReportRun]) -> None:
@@ -171,18 +205,23 @@ def fashion_mlps(doc: Doc, mlps: list[ReportRun]) -> None:
     doc.table(["run", "engine", "epochs", "final validation", "test accuracy", "training time", "parameters"],
               [[r.path.name, str(r.get("engine")), str(r.get("epochs")), pct(number(r, "final_val_accuracy")),
                 pct(number(r, "test_accuracy")), f"{number(r, 'train_seconds') or 0:.0f} s",
-                f"{int(number(r, 'parameters') or 0):,}"] for r in mlps])
+                f"{int(number(r, 'parameters') or 0):,}"] for r in mlps],
+              caption="The MLP runs side by side: accuracy on the validation split after the last epoch and on the "
+                      "test split, and the seconds spent training (on the machine of Machine and software).")
     if len(mlps) > 1 and all(r.rows for r in mlps):
         figure = plots.compare_figure({f"{r.get('engine')} ({r.path.name})": r.rows for r in mlps}, "val_accuracy",
                                       "Fashion-MNIST MLP: validation accuracy of each run")
-        doc.figures([(plots.png_bytes(figure), "The MLP runs, epoch by epoch")])
+        val = split_names(mlps[0], "images")["validate"]
+        doc.figures([(plots.png_bytes(figure), f"The MLP runs, epoch by epoch: accuracy on {val} after each epoch.")])
     for r in mlps:
         doc.heading(3, f"Fashion-MNIST MLP, {r.get('engine')} engine: {r.path.name}")
         facts(doc, r)
-        run_pictures(doc, r, f"Fashion-MNIST MLP ({r.get('engine')})")
+        run_pictures(doc, r, f"Fashion-MNIST MLP, {r.get('engine')} engine ({r.path.name})")
 
 
-def cifar(doc: Doc, runs: list[ReportRun]) -> None:
+def cifar(doc: Doc, runs: list[ReportRun], design: tuple[str, tuple[str, ...]] | None = None) -> None:
+    """CIFAR-10: each run, then the design essay's sections ``design`` = (document, the
+    headings of its sections that the report includes: the design, not its measurements)."""
     for r in runs:
         doc.heading(2, named("CIFAR-10: the CNN", r, runs), "cifar")
         c = r.config
@@ -194,8 +233,26 @@ def cifar(doc: Doc, runs: list[ReportRun]) -> None:
                    else []))
         architecture(doc, r)
         facts(doc, r)
-        run_pictures(doc, r, "CIFAR-10 CNN")
-    text = package_doc("cifar10-model.md")
-    if text:  # once, whatever the number of runs
-        doc.heading(2, "CIFAR-10: design of the model and recipe", "cifar-design")
-        doc.markdown("\n".join(text.splitlines()[1:]), shift=2)
+        run_pictures(doc, r, f"CIFAR-10 CNN ({r.path.name})")
+    if design:
+        design_essay(doc, *design)
+
+
+def design_essay(doc: Doc, name: str, included: tuple[str, ...]) -> None:
+    """The sections ``included`` of the shipped document ``name``, once, whatever the number
+    of runs: the design and the recipe. Its measurements (another machine, another day) stay
+    in the document, which the section names."""
+    text = package_doc(name)
+    if not text:
+        return
+    chosen, keep = [], False
+    for line in text.splitlines()[1:]:
+        if line.startswith("## "):
+            keep = line[3:].strip() in included
+        if keep:
+            chosen.append(line)
+    doc.heading(2, "CIFAR-10: design of the model and recipe", "cifar-design")
+    doc.para("The design, from the project's document docs/", name, " (shipped in the package). Its measurements — "
+             "on the machine benchmarks/RESULTS.md names, not this run's — are in that document; this run's numbers "
+             "are in the section above.")
+    doc.markdown("\n".join(chosen), top=3)

@@ -7,8 +7,9 @@ The command line records its arguments here (``invocation``); a run started from
 
 from __future__ import annotations
 
-import os
 import shlex
+
+from ..launch import local_world_size, world_size
 
 #: the arguments ``backproplab`` was given (set by the command line; None from Python)
 invocation: list[str] | None = None
@@ -21,7 +22,6 @@ def command_with(flag: str) -> str:
     if invocation is None:
         return f"the same call with RunOptions({flag[2:].replace('-', '_')}=True)"
     args = [a for a in invocation if a not in RUN_MODES] + [flag]
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    prefix = ["backproplab"] if world == 1 else \
-        ["torchrun", "--nproc-per-node", os.environ.get("LOCAL_WORLD_SIZE", str(world)), "-m", "backproplab"]
+    prefix = ["backproplab"] if world_size() == 1 else \
+        ["torchrun", "--nproc-per-node", str(local_world_size()), "-m", "backproplab"]
     return shlex.join(prefix + args)

@@ -9,7 +9,8 @@ from ..settings import setting
 
 @dataclass
 class Display:
-    progress: bool = setting(True, "progress bars")
+    progress: bool = setting(True, "progress bars (piped: a line per epoch)")
+    verbose: bool = setting(False, "a sweep shows every epoch of every member too (otherwise a line per member)")
 
 
 @dataclass

@@ -10,10 +10,20 @@ import numpy as np
 from . import plots
 from .run import Run
 
-#: the pictures a run folder may hold and what each shows, in the order the report shows them
-PICTURES = [("loss.png", "loss per epoch"), ("accuracy.png", "accuracy per epoch"), ("error.png", "error per epoch"),
-            ("confusion.png", "test confusion matrix"), ("misclassified.png", "misclassified test images"),
-            ("weights.png", "what the first layer learned")]
+#: the pictures a run folder may hold and what each shows, in the order the report shows
+#: them; {validate} and {test} name the split ("the 5,000 validation images")
+PICTURES = [
+    ("loss.png", "loss per epoch: the cross-entropy on the training batches as they were seen (in training mode) "
+                 "and on {validate} after each epoch"),
+    ("accuracy.png", "accuracy per epoch on the training batches and on {validate}"),
+    ("error.png", "error (1 − accuracy) per epoch on the training batches and on {validate}"),
+    ("confusion.png", "confusion matrix on {test}: a row per true class (its accuracy beside its name), a column per "
+                      "predicted class"),
+    ("misclassified.png", "misclassified examples of {test}, the first in the split's order, each with its true "
+                          "class above it and the predicted one after the arrow"),
+    ("weights.png", "what the first layer learned: its weights after training, one picture per hidden unit or "
+                    "filter, or a heat map over the input features"),
+]
 
 
 def write_outputs(run: Run, title: str, y_true: np.ndarray | None, y_pred: np.ndarray,

@@ -1,22 +1,23 @@
 """The one skeleton every run shares: its name and folder, config.json, the clock, the
 epoch log, and the summary at the end. A pipeline reads
 
-    with start_run("fashion", config, options, default_name) as run:
-        splits = load(...); run.write_config(splits)      # data
-        trainer = build(...)                               # model
-        fit(run, trainer, epochs)                          # train (runs.fit)
-        ... evaluate on the test split, write plots ...    # test
-        run.finish(summary)                                # write
+    with start_run("fashion", config, options, default_name, epochs) as run:
+        splits = load(...); run.write_config(splits, **facts)   # data
+        trainer = build(...)                                     # model
+        fitted = fit_epochs(run, trainer, epochs)                # train (runs.fit)
+        ... evaluate on the test split, write_outputs(...) ...   # test, pictures
+        return run.complete(summary)                             # summary.json
 
 When resuming, the saved config.json is compared with the new settings before anything
 else happens, and a difference refuses the resume with the names of the settings.
+Under torchrun only rank 0 writes (``launch.rank``); the other ranks get a run whose
+folder writes nothing.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,21 +25,12 @@ from typing import Callable, Iterator
 
 from .. import settings
 from ..errors import RunError
-from .environment import versions
+from ..launch import rank as process_rank
+from .environment import machine, started, versions
 from .files import read_json
 from .folder import RunFolder
 from .log import EpochLog
 from .options import RunOptions
-
-
-def world_size() -> int:
-    """How many processes torchrun started for this job (1 without torchrun)."""
-    return int(os.environ.get("WORLD_SIZE", "1"))
-
-
-def process_rank() -> int:
-    """This process's rank under torchrun (0 otherwise): only rank 0 writes anything."""
-    return int(os.environ.get("RANK", "0")) if world_size() > 1 else 0
 
 
 class SilentFolder:
@@ -91,19 +83,25 @@ class Run:
         return self.log.rows[-1]["val_accuracy"]
 
     def write_config(self, splits: dict | None = None, **extra) -> None:
-        """config.json: every setting, the split sizes, the software (not when resuming)."""
-        if self.options.resume:
-            return
-        record = {"pipeline": self.pipeline, **self.config, **extra, "versions": versions()}
-        if splits is not None:
-            record["splits"] = {s: len(y) for s, (_, y) in splits.items()}
-        self.folder.write_json("config.json", record)
+        """config.json (``config_record``), not when resuming."""
+        if not self.options.resume:
+            self.folder.write_json("config.json", config_record(self.pipeline, self.config, splits, **extra))
 
     def complete(self, summary: dict) -> dict:
         """summary.json, with the wall time; returns the summary with the run's final path."""
         summary = {"pipeline": self.pipeline, **summary, "wall_seconds": self.wall_seconds()}
         self.folder.write_json("summary.json", summary)
         return {**summary, "path": str(self.folder.final)}
+
+
+def config_record(pipeline: str, config: dict, splits: dict | None = None, **extra) -> dict:
+    """What config.json holds: the run kind, every setting, the split sizes, the facts the
+    pipeline adds (device, threads, precision), the machine, the software, the start time."""
+    record = {"pipeline": pipeline, **config, **extra, "versions": versions(), "machine": machine(),
+              "started": started()}
+    if splits is not None:
+        record["splits"] = {s: len(y) for s, (_, y) in splits.items()}
+    return record
 
 
 @contextlib.contextmanager
