@@ -242,6 +242,15 @@ def _one_line(err: BaseException) -> str:
     return "\n".join([str(err) or type(err).__name__, *notes])
 
 
+def _draw_into_files() -> None:
+    """The command line draws into files only (the library never picks a backend): Agg, set
+    for matplotlib's first import, so that a command that draws nothing never imports it."""
+    if "matplotlib" in sys.modules:
+        sys.modules["matplotlib"].use("Agg")
+    else:
+        os.environ["MPLBACKEND"] = "Agg"
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         from .runs import advice
@@ -255,9 +264,7 @@ def main(argv: list[str] | None = None) -> int:
     previous = signal.signal(signal.SIGTERM, _terminate)  # SIGTERM ends a run as Ctrl-C does (main thread)
     prefix = f"backproplab {args.command}"
     try:
-        import matplotlib
-
-        matplotlib.use("Agg")  # the command line draws into files only (the library never picks a backend)
+        _draw_into_files()
         status = COMMANDS.get(args.command, cmd_pipeline)(args)
         sys.stdout.flush()  # here, so that a reader that went away is met below, not at exit
         return status
