@@ -30,17 +30,18 @@ def apply(tmp_path: Path, mutation: Mutation) -> Path:
     return package_with(tmp_path, (mutation.file, mutation.old, mutation.new, mutation.occurrence), *mutation.also)
 
 
-def package_with(tmp_path: Path, *edits: tuple[str, str, str, int]) -> Path:
-    """A copy of the correct package with each (file, old, new, occurrence) applied."""
+def package_with(tmp_path: Path, *edits: tuple[str, str, str, int], fixture: str = "correct") -> Path:
+    """A copy of a fixture package (``check_fixtures/<fixture>``) with each (file, old, new,
+    occurrence) applied."""
     root = tmp_path / "homework"
-    shutil.copytree(CORRECT, root)
+    shutil.copytree(CORRECT.parent / fixture, root)
     for file, old, new, occurrence in edits:
         path = root / "neural_networks" / file
         text = path.read_text()
         at = -1
         for _ in range(occurrence):
             at = text.find(old, at + 1)
-            assert at >= 0, f"{old!r} occurs fewer than {occurrence} times in {file}"
+            assert at >= 0, f"{old!r} occurs fewer than {occurrence} times in {fixture}/{file}"
         path.write_text(text[:at] + new + text[at + len(old):])
     return root
 

@@ -8,11 +8,10 @@ touches two places (a forward and the backward that matches it), further edits."
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from check_mutations import Mutation
+from check_mutations import Mutation, package_with
 
 FIXTURES = Path(__file__).parent / "check_fixtures"
 
@@ -29,17 +28,7 @@ class TermMutation(Mutation):
 
 def package_in(tmp_path: Path, fixture: str, *edits: tuple[str, str, str, int]) -> Path:
     """A copy of the fixture package ``fixture`` with each (file, old, new, occurrence) applied."""
-    root = tmp_path / "homework"
-    shutil.copytree(FIXTURES / fixture, root)
-    for file, old, new, occurrence in edits:
-        path = root / "neural_networks" / file
-        text = path.read_text()
-        at = -1
-        for _ in range(occurrence):
-            at = text.find(old, at + 1)
-            assert at >= 0, f"{old!r} occurs fewer than {occurrence} times in {fixture}/{file}"
-        path.write_text(text[:at] + new + text[at + len(old):])
-    return root
+    return package_with(tmp_path, *edits, fixture=fixture)
 
 
 def _l2(name, old, new, part, rule, verdict="wrong", occurrence=1, more=()):

@@ -28,7 +28,6 @@ from backproplab.check.grade.submissions import Unstageable, choose_package
 from backproplab.check.grade.unzip import Archive, ZipRefused
 from backproplab.check.grader import check_package
 from backproplab.check.output import finding_json
-from check_mutations import CORRECT
 from grade_class import PARTS, build_class, gradescope_export, mutated, put, zipped
 
 GRADE = [sys.executable, "-m", "backproplab", "grade"]

@@ -43,11 +43,13 @@ def _global_flags(parser: argparse.ArgumentParser, top: bool) -> None:
                         help="show the traceback of an error (for bug reports)")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from .pipelines import PIPELINES
-    from .pipelines.homework import AllOptions
-    from .runs.options import RunOptions
+#: the commands that grade: their flags need none of the pipelines' modules
+GRADING = ("check", "grade", "gradescope-autograder")
 
+
+def build_parser(grading_only: bool = False) -> argparse.ArgumentParser:
+    """Every command's parser; with ``grading_only``, only the grading commands' (a grading
+    command parses in a fraction of the time, importing no pipeline)."""
     parser = argparse.ArgumentParser(prog="backproplab", description=DESCRIPTION, epilog=EPILOG,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"backproplab {__version__}")
@@ -60,6 +62,17 @@ def build_parser() -> argparse.ArgumentParser:
                            formatter_class=argparse.RawDescriptionHelpFormatter)
         _global_flags(p, top=False)
         return p
+
+    if not grading_only:
+        _pipeline_commands(command)
+    _grading_commands(command)
+    return parser
+
+
+def _pipeline_commands(command) -> None:
+    from .pipelines import PIPELINES
+    from .pipelines.homework import AllOptions
+    from .runs.options import RunOptions
 
     for pipeline in PIPELINES:
         if pipeline.command:
@@ -85,6 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     d = command("download", "download a data set (checksum verified) into the cache")
     d.add_argument("dataset", choices=sorted(datasets()), help="which data set")
+
+
+def _grading_commands(command) -> None:
     from .check.cli import DESCRIPTION as CHECK, add_check_flags
 
     add_check_flags(command("check", "grade your own homework package part by part (or check a CIFAR-10 "
@@ -96,7 +112,6 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_autograder_flags(command("gradescope-autograder", "build the autograder.zip to upload to a Gradescope "
                                                           "programming assignment", AUTOGRADER))
-    return parser
 
 
 # -- the commands ------------------------------------------------------------------------
@@ -255,7 +270,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         from .runs import advice
 
-        args = build_parser().parse_args(argv)
+        given = sys.argv[1:] if argv is None else argv
+        args = build_parser(grading_only=next((a for a in given if not a.startswith("-")), None) in GRADING
+                            ).parse_args(argv)
         advice.invocation = list(sys.argv[1:] if argv is None else argv)
     except KeyboardInterrupt:  # Ctrl-C while the parser imports the pipelines
         print("backproplab: interrupted", file=sys.stderr)

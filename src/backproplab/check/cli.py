@@ -57,13 +57,18 @@ def add_check_flags(c: argparse.ArgumentParser) -> None:
     c.add_argument("--overwrite", action="store_true", help="replace an existing --gradescope file")
 
 
-def check_flags(args) -> None:
+def check_limits(args) -> None:
+    """--timeout, --memory and --seed, as every grading command takes them."""
     if not (math.isfinite(args.timeout) and 0.5 <= args.timeout <= 3600):
         raise UsageError(f"--timeout must be a number of seconds from 0.5 to 3600; got {args.timeout}")
     if not 256 <= args.memory <= 2**20:
         raise UsageError(f"--memory must be from 256 to 1048576 MB; got {args.memory}")
     if not 0 <= args.seed < 2**32:
         raise UsageError(f"--seed must be from 0 to 4294967295; got {args.seed}")
+
+
+def check_flags(args) -> None:
+    check_limits(args)
     if args.gradescope and not (args.term or args.rubric):
         raise UsageError(TERM_NEEDED)
     if args.gradescope:

@@ -95,7 +95,14 @@ class Sandbox:
         confine.not_dumpable()
         confine.subreaper()
         self.root = Path(tempfile.mkdtemp(prefix="backproplab-sandbox-"))
-        code = self.root / "code"
+        try:
+            self._lay_out(self.root / "code")
+        except BaseException:  # a package too large to copy, a full disk: nothing left behind
+            remove_tree(str(self.root))
+            raise
+        return self
+
+    def _lay_out(self, code: Path) -> None:
         code.mkdir()
         shutil.copytree(CHECK_DIR, code / "backproplab_check", ignore=_only_shipped)
         (code / "backproplab_check" / "__init__.py").write_text("")  # ours loads the notebook's check_part
@@ -108,7 +115,6 @@ class Sandbox:
         self.work = self.root / "work"
         self.work.mkdir()
         _protect(self.root, code, self.work, self.level, self.slot)
-        return self
 
     def __exit__(self, *exc) -> None:
         self.stop()

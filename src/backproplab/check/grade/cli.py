@@ -5,7 +5,6 @@ gradebook, the feedback, the class report and the changes since an earlier grade
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import sys
 import time
@@ -13,7 +12,7 @@ from pathlib import Path
 
 from ...errors import UsageError
 from ..isolation import CHOICES
-from ..cli import TERM_NEEDED
+from ..cli import TERM_NEEDED, check_limits
 from ..terms import TERMS
 from ..text import visible
 
@@ -62,12 +61,7 @@ def add_grade_flags(c: argparse.ArgumentParser) -> None:
 
 
 def _check_flags(args) -> None:
-    if not (math.isfinite(args.timeout) and 0.5 <= args.timeout <= 3600):
-        raise UsageError(f"--timeout must be a number of seconds from 0.5 to 3600; got {args.timeout}")
-    if not 256 <= args.memory <= 2**20:
-        raise UsageError(f"--memory must be from 256 to 1048576 MB; got {args.memory}")
-    if not 0 <= args.seed < 2**32:
-        raise UsageError(f"--seed must be from 0 to 4294967295; got {args.seed}")
+    check_limits(args)
     if not 1 <= args.jobs <= 256:
         raise UsageError(f"--jobs must be from 1 to 256; got {args.jobs}")
     if args.resume and args.overwrite:

@@ -17,7 +17,6 @@ import signal
 import sys
 import time
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 from ...errors import UsageError
 from ...runs.files import write_json
