@@ -346,3 +346,28 @@ def test_compare_names_why_a_verdict_changed():
     new_grader = comparing.compare(book("d1", "f", "wrong"), book("d2", "f", "pass"))
     assert "the grader changed" in new_grader["changed"][0]["parts"][0]["why"]
     assert comparing.compare(book("d", "f", "pass"), book("d", "f", "pass"))["changed"] == []
+
+
+def test_uploads_of_the_four_files_are_graded_inside_the_starter(tmp_path):
+    """Students upload only the files they fill in, flat; --starter supplies the rest of the
+    package (the learner's files taking precedence), and its fingerprint is recorded."""
+    from check_mutations import CORRECT
+
+    starter = CORRECT / "neural_networks"
+    for name, edit in (("ann", None), ("bob", ("return np.where(Z > 0, dY, 0.0)", "return dY"))):
+        folder = tmp_path / "uploads" / name
+        folder.mkdir(parents=True)
+        for file in ("activations.py", "layers.py", "losses.py", "models.py"):
+            text = (starter / file).read_text()
+            folder.joinpath(file).write_text(text.replace(*edit) if edit and file == "activations.py" else text)
+    parts = ("--parts", "ReLU.*,FullyConnected.forward", "--isolation", "auto")
+    alone = grade(tmp_path / "uploads", "--out", tmp_path / "alone", *parts)
+    with_starter = grade(tmp_path / "uploads", "--out", tmp_path / "out", *parts, "--starter", starter.parent)
+    assert alone.returncode == with_starter.returncode == 0, with_starter.stderr
+    book = json.loads((tmp_path / "out" / "gradebook.json").read_text())
+    assert book["grader"]["starter"]
+    totals = {e["submission"]: (e["total"], e["max"]) for e in book["submissions"]}
+    assert totals == {"ann": (3, 3), "bob": (2, 3)}
+    without = json.loads((tmp_path / "alone" / "gradebook.json").read_text())
+    dense = [next(p for p in e["parts"] if p["part"] == "FullyConnected.forward") for e in without["submissions"]]
+    assert all(p["verdict"] == "error" and p["rule"] == "missing-file" for p in dense)  # layers.py needs weights.py

@@ -54,6 +54,10 @@ def add_grade_flags(c: argparse.ArgumentParser) -> None:
                    help="how the learners' code is shut away: strict (the strongest, never process-level: the "
                         "default here, since a class's code runs beside the others' grades), auto, or namespaces, "
                         "user, process")
+    c.add_argument("--starter", metavar="DIR",
+                   help="the course's starter neural_networks/ package (or the folder holding it): each submission's "
+                        "activations.py, layers.py, losses.py and models.py (as students upload them to Gradescope, "
+                        "flat or in a folder) are graded inside a copy of it, as check --starter does")
     c.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS",
                    help="wall-clock limit per part (default: 10; training gets 4×)")
     c.add_argument("--memory", type=int, default=2048, metavar="MB", help="memory limit per part (default: 2048)")
@@ -76,7 +80,8 @@ def run_grade(args) -> int:
     from ..output import read_rubric
     from . import outfolder
     from .gradebook import grader_info, read_gradebook
-    from .submissions import discover
+    from ..starter import starter_package
+    from .submissions import discover, fingerprint
     from .worker import Settings
 
     _check_flags(args)
@@ -89,12 +94,13 @@ def run_grade(args) -> int:
         raise UsageError(f"{root}: holds no submissions (no folder and no .zip)")
     old = read_gradebook(args.compare) if args.compare else None  # refused before hours of grading, not after
     out = Path(args.out) if args.out else outfolder.default_out(root)
-    grader = grader_info(args.seed, rubric, parts, args.timeout, args.memory, args.term, level)
+    starter = fingerprint(starter_package(args.starter)) if args.starter else None
+    grader = grader_info(args.seed, rubric, parts, args.timeout, args.memory, args.term, level, starter)
     outfolder.prepare(out, root, grader, args.resume, args.overwrite)
     if level == "user":
         _warn_if_readable(root)
     settings = Settings(args.seed, tuple(args.parts) if args.parts else None, args.timeout, args.memory, level,
-                        args.term, rubric)
+                        args.term, rubric, str(Path(args.starter).resolve()) if args.starter else None)
     print(f"backproplab grade: {len(subs)} submissions from {visible(str(root))}, {args.jobs} at a time, into "
           f"{visible(str(out))}", file=sys.stderr)
     start = time.monotonic()

@@ -56,9 +56,10 @@ def grader_digest() -> str:
 
 
 def grader_info(seed: int, rubric: dict[str, float] | None, parts: list[str], timeout: float, memory_mb: int,
-                term: str | None, isolation: str) -> dict:
+                term: str | None, isolation: str, starter: str | None = None) -> dict:
+    """The settings that decide the grades (``starter``: the starter package's fingerprint)."""
     return {"version": __version__, "digest": grader_digest(), "seed": seed, "rubric": rubric, "parts": parts,
-            "timeout": timeout, "memory_mb": memory_mb, "term": term, "isolation": isolation}
+            "timeout": timeout, "memory_mb": memory_mb, "term": term, "isolation": isolation, "starter": starter}
 
 
 def worth(part: str, rubric: dict[str, float] | None) -> float:

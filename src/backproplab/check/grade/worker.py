@@ -12,6 +12,7 @@ removed, no record written); later ones are ignored so that nothing interrupts t
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import signal
 import sys
@@ -22,6 +23,7 @@ from ...errors import UsageError
 from ...runs.files import write_json
 from ..grader import check_package
 from ..output import finding_json, table
+from ..starter import assembled
 from .submissions import Submission, Unstageable, scratch_folder, stage
 
 #: the width of the feedback's table: what ``check`` prints when its output goes to a file
@@ -39,6 +41,7 @@ class Settings:
     isolation: str  # a level ``isolation.choose`` takes; the class runs at one level
     term: str | None
     rubric: dict[str, float] | None
+    starter: str | None = None  # the starter package the submission's files are graded inside
 
 
 def _stop(signum, frame):
@@ -64,6 +67,20 @@ def run_job(sub: Submission, settings: Settings, slot: int, record_path: str) ->
     write_json(record_path, record)
 
 
+def _checked(package, settings: Settings, slot: int):
+    """``check_package`` with the class's settings (inside the starter, with ``--starter``)."""
+    with contextlib.ExitStack() as stack:
+        notes = []
+        if settings.starter:
+            assembly = stack.enter_context(assembled(package, settings.starter))
+            package, notes = assembly.root, assembly.notes
+        report = check_package(package, seed=settings.seed, parts=list(settings.parts or []) or None,
+                               timeout=settings.timeout, memory_mb=settings.memory_mb, isolation=settings.isolation,
+                               term=settings.term, rubric=settings.rubric, slot=slot)
+    report.notes = notes + report.notes
+    return report
+
+
 def grade(sub: Submission, settings: Settings, slot: int) -> dict:
     """The record of one submission: graded, or an error with its reason."""
     start = time.monotonic()
@@ -75,9 +92,7 @@ def grade(sub: Submission, settings: Settings, slot: int) -> dict:
         staged = stage(sub, scratch)
         package = staged.package
         record.update(package=staged.shown, fingerprint=staged.fingerprint)
-        report = check_package(package, seed=settings.seed, parts=list(settings.parts or []) or None,
-                               timeout=settings.timeout, memory_mb=settings.memory_mb, isolation=settings.isolation,
-                               term=settings.term, rubric=settings.rubric, slot=slot)
+        report = _checked(package, settings, slot)
         report.path = staged.shown
         record.update(status="graded", term=report.term, notes=report.notes, isolation=report.isolation.get("level"),
                       parts=[finding_json(f) for f in report.findings],
