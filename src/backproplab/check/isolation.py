@@ -243,14 +243,18 @@ def kill_user(uid: int) -> set[int]:
         found = [pid for pid in _pids() if _uid_of(pid) == uid and not _zombie(pid)]
         if not found:
             return killed
-        for pid in found:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
+        _kill(found)
         killed |= set(found)
         time.sleep(0.01)
     return killed
+
+
+def _kill(pids) -> None:
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):  # gone already, or not ours to signal
+            pass
 
 
 def kill_tree(pid: int) -> set[int]:
@@ -264,11 +268,7 @@ def kill_tree(pid: int) -> set[int]:
             tree |= more
             grew = bool(more)
         alive = [p for p in tree if p in parents]
-        for p in alive:
-            try:
-                os.kill(p, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
+        _kill(alive)
         killed |= set(alive)
         if len(alive) <= 1:
             return killed
