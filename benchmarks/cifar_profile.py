@@ -8,7 +8,10 @@ time by operator, and the two figures that carry to other CPUs:
 (b) the share of the step spent outside convolutions and matrix products (normalisation,
     activations, pooling, the optimizer, augmentation, zero-fills, copies).
 
-    .venv/bin/python benchmarks/cifar_profile.py [--isa avx2] [--profiles sprint cpu] [--top 12]
+    .venv/bin/python benchmarks/cifar_profile.py [--isa avx2] [--precision bf16] [--profiles sprint cpu]
+
+With ``--precision bf16`` the forward pass and the loss run under bfloat16 autocast, as a
+run with ``--precision bf16`` trains, and the limit is the bfloat16 one.
 """
 
 from __future__ import annotations
@@ -67,7 +70,7 @@ def conv_flops(model, batch: int) -> tuple[int, int]:
     return convs, linear
 
 
-def make_step(profile: str, frozen_bias: bool = False):
+def make_step(profile: str, frozen_bias: bool = False, precision: str = "fp32"):
     """The profile's network, optimizer and one training step on random images (with the
     whitening bias training, as in the first epochs, or frozen, as after them)."""
     import torch
@@ -94,7 +97,8 @@ def make_step(profile: str, frozen_bias: bool = False):
         idx = torch.randint(0, n, (c.batch_size,))
         x = cifar_net.augment(images[idx], idx, state["i"], c.crop_padding, flips)
         state["i"] += 1
-        loss = F.cross_entropy(model(x), labels[idx], label_smoothing=c.label_smoothing)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
+            loss = F.cross_entropy(model(x), labels[idx], label_smoothing=c.label_smoothing)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -102,11 +106,11 @@ def make_step(profile: str, frozen_bias: bool = False):
     return c, model, step
 
 
-def time_phase(profile: str, frozen_bias: bool, steps: int) -> dict:
+def time_phase(profile: str, frozen_bias: bool, steps: int, precision: str) -> dict:
     """One phase's wall time per step, self time by operator, and FLOPs."""
     from torch.profiler import ProfilerActivity, profile as torch_profile
 
-    c, model, step = make_step(profile, frozen_bias)
+    c, model, step = make_step(profile, frozen_bias, precision)
     conv_f, mm_f = conv_flops(model, c.batch_size)
     for _ in range(2):
         step()
@@ -122,9 +126,9 @@ def time_phase(profile: str, frozen_bias: bool, steps: int) -> dict:
             "share": {k: v / total for k, v in self_us.items()}}
 
 
-def profile_step(profile: str, limit: float, steps: int, top: int) -> dict:
+def profile_step(profile: str, limit: float, steps: int, top: int, precision: str) -> dict:
     """Both phases, weighted by the epochs each lasts in the profile's run."""
-    trained, frozen = time_phase(profile, False, steps), time_phase(profile, True, steps)
+    trained, frozen = time_phase(profile, False, steps, precision), time_phase(profile, True, steps, precision)
     c = trained["c"]
     w = min(c.whiten_bias_epochs, c.epochs) / c.epochs  # share of the steps with the bias training
     phases = ((trained, w), (frozen, 1 - w))
@@ -145,15 +149,17 @@ def profile_step(profile: str, limit: float, steps: int, top: int) -> dict:
             "outside": 1 - conv - mm, "top": share.most_common(top)}
 
 
-def measure(profiles: list[str], steps: int, top: int, rounds: int) -> None:
+def measure(profiles: list[str], steps: int, top: int, rounds: int, precision: str) -> None:
     import torch
 
     torch.set_num_threads(os.cpu_count())
     print(machine())
-    limit = max(sgemm_gflops() for _ in range(rounds))  # the fastest of as many tries
-    print(f"# float32 matrix-product limit: {limit:.0f} GFLOP/s; per phase the median of {steps} timed steps "
-          f"after 2 warm-up, self times from 5 profiled steps; the fastest of {rounds} rounds")
-    rows = [min((profile_step(p, limit, steps, top) for _ in range(rounds)), key=lambda r: r["ms"]) for p in profiles]
+    dtype = torch.bfloat16 if precision == "bf16" else torch.float32
+    limit = max(sgemm_gflops(dtype=dtype) for _ in range(rounds))  # the fastest of as many tries
+    print(f"# {precision}: {str(dtype)[6:]} matrix-product limit: {limit:.0f} GFLOP/s; per phase the median of "
+          f"{steps} timed steps after 2 warm-up, self times from 5 profiled steps; the fastest of {rounds} rounds")
+    rows = [min((profile_step(p, limit, steps, top, precision) for _ in range(rounds)), key=lambda r: r["ms"])
+            for p in profiles]
     print("\n| profile | ms per step (bias training / frozen) | step: share of the limit | convolutions: share of the "
           "step | (a) convolutions' own GFLOP/s | (a) share of the limit | (b) outside conv and matmul | training "
           "TFLOP | training steps alone (s) |")
@@ -174,13 +180,15 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=10)
     p.add_argument("--rounds", type=int, default=3, help="measure each profile this many times, keep the fastest")
     p.add_argument("--top", type=int, default=12)
+    p.add_argument("--precision", choices=("fp32", "bf16"), default="fp32")
     args = p.parse_args()
     if os.environ.get("_BACKPROPLAB_CHILD"):
-        measure(args.profiles, args.steps, args.top, args.rounds)
+        measure(args.profiles, args.steps, args.top, args.rounds, args.precision)
         return
     env = {**os.environ, **ISA[args.isa], "_BACKPROPLAB_CHILD": "1"}  # the ISA must be set before torch loads
     sys.exit(subprocess.run([sys.executable, __file__, "--profiles", *args.profiles, "--steps", str(args.steps),
-                             "--top", str(args.top), "--rounds", str(args.rounds)], env=env).returncode)
+                             "--top", str(args.top), "--rounds", str(args.rounds), "--precision", args.precision],
+                            env=env).returncode)
 
 
 if __name__ == "__main__":

@@ -31,7 +31,8 @@ def data(tmp_path_factory):
 def args(data, out, name, *extra, epochs=3):
     return ["fashion", "--engine", "torch", "--no-batch-norm", "--dropout", "0", "--no-flip", "--tta", "0", "--mixup", "0", "--hidden", "32,32", "--epochs",
             str(epochs), "--train-limit", "800", "--test-limit", "200", "--batch-size", "64", "--data-dir", data,
-            "--device", "cpu", "--threads", "1", "--out", str(out), "--name", name, "--no-progress", *extra]
+            "--device", "cpu", "--threads", "1", "--out", str(out), "--name", name, "--no-progress",
+            "--precision", "fp32", *extra]  # float32: one process and two must agree to rounding
 
 
 def torchrun(*cli, nproc=2, **kw):

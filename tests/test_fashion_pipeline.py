@@ -51,7 +51,8 @@ def test_end_to_end_on_real_data_slice(tmp_path, engine, model):
     assert summary["engine"] == engine and summary["epochs"] == 2 and "architecture" in summary
     assert ("hidden" in summary) == (model == "mlp")  # only the settings the model has
     config = json.load(open(os.path.join(s["path"], "config.json")))
-    assert config["precision"] == "float32" and config["machine"]["cores"] >= 1 and config["started"]
+    assert config["machine"]["cores"] >= 1 and config["started"] and config["precision_reason"]
+    assert config["precision"] == "fp32" if engine == "numpy" else config["precision"] in ("fp32", "bf16")
     confusion = list(csv.reader(open(os.path.join(s["path"], "confusion.csv"))))
     assert confusion[0][1:] == fashion_mnist.CLASSES and sum(int(v) for r in confusion[1:] for v in r[1:]) == 500
 

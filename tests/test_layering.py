@@ -10,7 +10,7 @@ import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "backproplab"
 #: the modules that may import torch at their top; every other module imports no torch
-TORCH_MODULES = {"engines/torch_engine.py", "engines/torch_setup.py", "engines/distributed.py",
+TORCH_MODULES = {"engines/torch_engine.py", "engines/torch_setup.py", "engines/distributed.py", "engines/precision.py",
                  "pipelines/cifar_training.py", "pipelines/cifar_net.py", "pipelines/fashion_torch.py",
 }
 

@@ -61,12 +61,11 @@ def place_model(model: torch.nn.Module, device: torch.device, dist: Dist, seed: 
     return model
 
 
-def describe(device: torch.device, dist: Dist, autocast: torch.dtype | None = None) -> dict:
+def describe(device: torch.device, dist: Dist) -> dict:
     """What config.json records about where the run trained: the device, the processes, the
-    CPU threads and the instruction set PyTorch's kernels use, and the precision."""
+    CPU threads and the instruction set PyTorch's kernels use (the precision is a setting)."""
     devices = [f"cuda:{i} ({torch.cuda.get_device_name(i)})" for i in range(torch.cuda.device_count())] \
         if device.type == "cuda" else ["cpu"]
-    precision = "float32" if autocast is None else f"{str(autocast).removeprefix('torch.')} autocast, float32 weights"
     return {"device": str(device), **dist.describe(), "devices": devices,
             "threads": torch.get_num_threads() if device.type == "cpu" else None,
-            "cpu_capability": torch.backends.cpu.get_cpu_capability(), "precision": precision}
+            "cpu_capability": torch.backends.cpu.get_cpu_capability()}

@@ -95,16 +95,20 @@ class SGD(Optimizer):
         self.nesterov = nesterov
 
     def _update(self, state, theta, g, lr):
-        if self.weight_decay:
-            g = g + theta * theta.dtype.type(self.weight_decay)
+        real = theta.dtype.type  # every constant in θ's precision: a float32 θ stays float32
+        d = g + real(self.weight_decay) * theta if self.weight_decay else g.copy()  # g + λθ, ours to overwrite
         if self.momentum:
             if "v" not in state:
-                state["v"] = g.copy()
+                state["v"] = d.copy()
             else:
-                state["v"] *= theta.dtype.type(self.momentum)
-                state["v"] += g
-            g = g + theta.dtype.type(self.momentum) * state["v"] if self.nesterov else state["v"]
-        theta -= theta.dtype.type(lr) * g
+                state["v"] *= real(self.momentum)
+                state["v"] += d
+            if self.nesterov:
+                d += real(self.momentum) * state["v"]
+            else:
+                d[...] = state["v"]
+        d *= real(lr)
+        theta -= d  # the step, without a temporary for η·d
 
 
 class Adam(Optimizer):

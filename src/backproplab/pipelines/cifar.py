@@ -84,7 +84,7 @@ class CifarConfig(Recipe, ImageData):
 
 def cifar_run_name(c: CifarConfig) -> str:
     return run_name("cifar", c, [c.profile, f"e{c.epochs}", f"bs{c.batch_size}", f"lr{c.lr:g}", f"s{c.seed}",
-                                 f"n{c.train_limit}" if c.train_limit else ""])
+                                 f"n{c.train_limit}" if c.train_limit else "", "bf16" if c.precision == "bf16" else ""])
 
 
 def run(c: CifarConfig, options: RunOptions | None = None) -> dict:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import csv
+import dataclasses
 import functools
 import io
 import time
@@ -17,6 +18,7 @@ from .. import settings
 from ..data import cifar10
 from ..data.dataset import Standardizer
 from ..engines.torch_engine import Split, TorchTrainer
+from ..engines import precision
 from ..engines.torch_setup import choose_device, describe, place_model, start_torch
 from ..nn.schedulers import Triangle
 from ..nn.training import batch_slices
@@ -71,12 +73,15 @@ def to_tensor(images: np.ndarray, mean: np.ndarray, std: np.ndarray, device, cha
 
 def train(c: CifarConfig, options: RunOptions) -> dict:
     started = time.perf_counter()
-    c = settings.resolve(c, profile=c.profile or ("gpu" if choose_device(c.device).type == "cuda" else "cpu"))
+    device = choose_device(c.device)
+    c = settings.resolve(c, profile=c.profile or ("gpu" if device.type == "cuda" else "cpu"))
     settings.check(c)
+    arithmetic, why = precision.for_run(c, device, options, cifar_run_name)
+    c = dataclasses.replace(c, precision=arithmetic)
     with start_run("cifar", c, options, cifar_run_name(c), c.epochs, started) as run:
         splits = load_splits(c)
         trainer, facts = build_trainer(run, c, splits)
-        run.write_config(splits, **facts)
+        run.write_config(splits, **facts, precision_reason=why)
         fitted = fit_epochs(run, trainer, c.epochs)
         return finish_cifar_run(run, c, trainer, splits, {**fitted, **facts})
 
@@ -97,13 +102,13 @@ def build_trainer(run: Run, c: CifarConfig, splits) -> tuple[TorchTrainer, dict]
         optimizer = cifar_net.Lookahead(optimizer, model, total_steps=steps * c.epochs,
                                         start_step=int(c.lookahead_start * steps))
     flips = cifar_net.flip_mask(len(splits["train"][1]), c.seed) if c.flip else None
-    autocast = torch.bfloat16 if device.type == "cuda" else None
+    autocast = precision.autocast_dtype(c.precision)
     trainer = TorchTrainer(
         model, optimizer, Triangle(c.lr, c.epochs, peak=c.warmup, start=c.lr_start, end=c.lr_end), data,
         c.batch_size, rng, augment=functools.partial(cifar_net.augment, padding=c.crop_padding, flips=flips),
         label_smoothing=c.label_smoothing, autocast_dtype=autocast, dist=dist)
     # per-epoch validation on the image alone; the final predictions use the profile's views
-    return trainer, {**describe(device, dist, autocast), "channel_mean": mean.tolist(), "channel_std": std.tolist(),
+    return trainer, {**describe(device, dist), "channel_mean": mean.tolist(), "channel_std": std.tolist(),
                      "flops_per_image": flops}
 
 
@@ -116,7 +121,7 @@ def finish_cifar_run(run: Run, c: CifarConfig, trainer: TorchTrainer, splits, fa
     labels = None if c.predict_on else splits["test"][1]
     write_outputs(run, f"CIFAR-10, {c.profile} profile", labels, predicted, cifar10.CLASSES, images=splits["test"][0],
                   first_weights=trainer.first_layer_weights())
-    summary = {"profile": c.profile, "device": facts["device"], "epochs": c.epochs,
+    summary = {"profile": c.profile, "device": facts["device"], "precision": c.precision, "epochs": c.epochs,
                "train_seconds": facts["train_seconds"], "eval_seconds": facts["eval_seconds"],
                "predict_seconds": predict_seconds, "tta": c.tta, "final_val_accuracy": run.final_val_accuracy(),
                "parameters": trainer.parameter_count(), "architecture": trainer.describe_model()}

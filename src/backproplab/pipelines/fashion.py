@@ -14,6 +14,7 @@ and the same seeded shuffle.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
 from typing import ClassVar
@@ -84,6 +85,9 @@ def check_config(c: FashionConfig) -> None:
     if c.engine == "numpy" and c.device == "cuda":
         raise UsageError("--device cuda applies to the PyTorch engine; the NumPy engine runs on the CPU: drop "
                          "--device, or add --engine torch")
+    if c.engine == "numpy" and c.precision == "bf16":
+        raise UsageError("--precision bf16 applies to the PyTorch engine; the NumPy library computes in float32: "
+                         "drop --precision, or add --engine torch")
     if c.engine == "numpy" and c.threads is not None:
         raise UsageError("--threads sets PyTorch's threads; the NumPy engine uses NumPy's BLAS threads (set "
                          "OPENBLAS_NUM_THREADS=N): drop --threads, or add --engine torch")
@@ -91,7 +95,8 @@ def check_config(c: FashionConfig) -> None:
 
 def fashion_run_name(c: FashionConfig) -> str:
     return run_name("fashion", c, [c.engine, c.model, f"e{c.epochs}", f"bs{c.batch_size}", f"lr{c.lr:g}", f"s{c.seed}",
-                                   f"n{c.train_limit}" if c.train_limit else ""])
+                                   f"n{c.train_limit}" if c.train_limit else "",
+                                   "bf16" if c.precision == "bf16" else ""])
 
 
 # -- data --------------------------------------------------------------------------------
@@ -159,7 +164,7 @@ def numpy_trainer(c: FashionConfig, data: dict[str, tuple[np.ndarray, np.ndarray
     trainer = NumpyTrainer(model, data, c.batch_size, len(fashion_mnist.CLASSES), augment=flip_half if c.flip else None,
                            views=[lambda X: X, mirror] if c.tta else None, mixup=c.mixup,
                            mixup_epochs=c.mixup_epochs())
-    return trainer, {"device": "cpu (numpy)", "precision": "float32"}
+    return trainer, {"device": "cpu (numpy)"}
 
 
 # -- one run -------------------------------------------------------------------------------
@@ -171,14 +176,22 @@ def run(c: FashionConfig, options: RunOptions | None = None) -> dict:
     options = options or RunOptions()
     c = settings.resolve(c)
     check_config(c)
+    why = "the NumPy library computes in float32"
     if c.engine == "torch":
-        from .fashion_torch import torch_trainer  # torch is needed by this engine only
+        from ..engines import precision  # torch is needed by this engine only
+        from ..engines.torch_setup import choose_device
+        from .fashion_torch import torch_trainer
+
+        arithmetic, why = precision.for_run(c, choose_device(c.device), options, fashion_run_name)
+        c = dataclasses.replace(c, precision=arithmetic)
+    else:
+        c = dataclasses.replace(c, precision="fp32")
     with start_run("fashion", c, options, fashion_run_name(c), c.epochs, started) as run:
         splits = load_splits(c)
         standardize = Standardizer.fit(as_inputs(splits["train"][0], c.model), per_feature=False)
         data = {s: (standardize(as_inputs(X, c.model)), y) for s, (X, y) in splits.items()}
         trainer, facts = torch_trainer(c, data, schedule(c), run) if c.engine == "torch" else numpy_trainer(c, data)
-        run.write_config(splits, **facts)
+        run.write_config(splits, **facts, precision_reason=why)
         fitted = fit_epochs(run, trainer, c.epochs)
         return finish_fashion_run(run, c, trainer, splits, standardize, {**fitted, **facts})
 
@@ -204,7 +217,7 @@ def finish_fashion_run(run: Run, c: FashionConfig, trainer, splits, standardize:
                "test_loss": test_loss, "test_accuracy": test_accuracy, "final_val_accuracy": run.final_val_accuracy(),
                "best_val_accuracy": max(r["val_accuracy"] for r in rows),
                "train_seconds": facts["train_seconds"], "eval_seconds": facts["eval_seconds"],
-               "device": facts["device"], "parameters": trainer.parameter_count(),
+               "device": facts["device"], "precision": c.precision, "parameters": trainer.parameter_count(),
                "architecture": trainer.describe_model(),
                "input_standardization": {"mean": float(standardize.mean), "std": float(standardize.std)}}
     return run.complete(summary)
@@ -217,7 +230,8 @@ PIPELINE = Pipeline(
     run=run, describe_result=describe_image_result, section=sections.fashion, datasets=("fashion",),
     data="fashion-mnist",
     needs_torch=lambda c: c.engine == "torch",
-    stages=(Stage("Fashion-MNIST MLP (PyTorch)", "fashion-torch-mlp", TORCH_MLP),
+    # the homework's PyTorch MLP is the NumPy MLP's float32 twin (the parity bar compares them)
+    stages=(Stage("Fashion-MNIST MLP (PyTorch)", "fashion-torch-mlp", {**TORCH_MLP, "precision": "fp32"}),
             Stage("Fashion-MNIST MLP (NumPy)", "fashion-numpy-mlp", NUMPY_MLP),
             Stage("Fashion-MNIST CNN (NumPy)", "fashion-numpy-cnn", NUMPY_CNN)),
     bars=(Bar("Fashion-MNIST MLP (PyTorch): homework bar", TORCH_MLP, "final_val_accuracy", "validation accuracy",

@@ -8,6 +8,7 @@ import torch
 import torch.nn as nn
 
 from ..data import fashion_mnist
+from ..engines.precision import autocast_dtype
 from ..engines.torch_engine import Split, TorchTrainer
 from ..engines.torch_setup import describe, place_model, start_torch
 
@@ -58,5 +59,5 @@ def torch_trainer(c, arrays: dict[str, tuple[np.ndarray, np.ndarray]], schedule,
     trainer = TorchTrainer(model, optimizer, schedule, data, c.batch_size, rng, label_smoothing=c.label_smoothing,
                            mixup=c.mixup, mixup_epochs=c.mixup_epochs(),
                            augment=flip_half if c.flip else None, eval_views=image_and_mirror if c.tta else None,
-                           dist=dist)
+                           autocast_dtype=autocast_dtype(c.precision), dist=dist)
     return trainer, describe(device, dist)

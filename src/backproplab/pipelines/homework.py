@@ -41,6 +41,8 @@ class AllOptions(Display):
     resume: bool = setting(False, "skip the stages that finished; continue an interrupted one from its checkpoint")
     download: bool = setting(False, "download a data set that is found nowhere (checksums verified)")
     device: str = setting("auto", "PyTorch device for the PyTorch stages", choices=("auto", "cpu", "cuda"))
+    precision: str = setting("auto", "arithmetic of the PyTorch stages (see --precision of cifar; the PyTorch MLP "
+                             "stays float32, the NumPy MLP's twin)", choices=("auto", "fp32", "bf16"))
 
 
 # -- the stages ----------------------------------------------------------------------------
@@ -48,10 +50,13 @@ class AllOptions(Display):
 
 def stage_config(pipeline: Pipeline, stage: Stage, o: AllOptions):
     """The stage's settings: the pipeline's defaults, the stage's own, the device and
-    download choices of ``all`` where the pipeline has them, quick slices with --quick."""
+    download choices of ``all`` where the pipeline has them, the precision where the stage
+    trains in PyTorch (a stage's own setting wins), quick slices with --quick."""
     names = {f.name for f in dataclasses.fields(pipeline.config)}
     shared = {k: v for k, v in (("device", o.device), ("download", o.download)) if k in names}
     config = pipeline.config(**{**shared, **stage.settings})
+    if "precision" in names and "precision" not in stage.settings and pipeline.needs_torch(config):
+        config = dataclasses.replace(config, precision=o.precision)
     return settings.quick(config) if o.quick else config
 
 

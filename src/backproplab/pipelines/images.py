@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..data.splits import hold_out, shorten
+from ..runs.values import precision_words
 from ..settings import SEED, Range, setting
 
 FRACTION = Range(0, 1, high_open=True)
@@ -42,6 +43,9 @@ class ImageData:
                                      unset="all")
     device: str = setting("auto", "PyTorch device (cuda when available for auto)", choices=("auto", "cpu", "cuda"),
                           resumable=True)
+    precision: str = setting("auto", "arithmetic of the PyTorch engine: bf16 (bfloat16 autocast; the weights, "
+                             "optimizer, BatchNorm statistics and loss stay float32), fp32, or auto: bf16 where the "
+                             "CPU or GPU computes it natively", choices=("auto", "fp32", "bf16"))
     threads: int | None = setting(None, "PyTorch CPU threads", range=Range(1, 1024), resumable=True,
                                   unset="every core, shared among torchrun's processes")
     data_dir: str | None = setting(None, "folder holding the data set", resumable=True,
@@ -65,8 +69,10 @@ def describe_image_result(s: dict, predictions: bool = False) -> str:
     (and its predictions.csv)."""
     tta = f"{s['predict_seconds']:.0f} s predicting the test set with test-time augmentation, " \
         if s.get("tta") else ""
+    precision = f", {precision_words(s['precision'])}" if s.get("precision") else ""
     lines = [f"test accuracy {s['test_accuracy']:.2%} after {s['epochs']} epochs ({s['train_seconds']:.0f} s "
-             f"training, {tta}{s['wall_seconds']:.0f} s in all, {s['device']})"] if "test_accuracy" in s else []
+             f"training, {tta}{s['wall_seconds']:.0f} s in all, {s['device']}{precision})"] \
+        if "test_accuracy" in s else []
     if predictions:
         lines.append(f"predictions: {s['path']}/predictions.csv")
     return "\n".join(lines + [f"run folder: {s['path']}"])

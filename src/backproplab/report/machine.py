@@ -7,6 +7,7 @@ the runs' config.json; a run written before these were recorded shows "—"."""
 from __future__ import annotations
 
 from ..runs.environment import hardware_label
+from ..runs.values import precision_words
 from .collect import ReportRun
 from .doc import Doc
 
@@ -69,7 +70,8 @@ def _threads(run: ReportRun) -> str:
 def _per_run_row(run: ReportRun) -> list[str]:
     started = run.config.get("started")
     return [run.path.name, _word(run.config.get("device") or run.summary.get("device")) or "—",
-            _word(run.config.get("cpu_capability")) or "—", _threads(run), _word(run.config.get("precision")) or "—",
+            _word(run.config.get("cpu_capability")) or "—", _threads(run),
+            _word(precision_words(run.config.get("precision"))) or "—",
             started.replace("T", " ")[:16] if isinstance(started, str) else "—"]
 
 

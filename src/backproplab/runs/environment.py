@@ -14,6 +14,8 @@ import sys
 from datetime import datetime, timezone
 from importlib import metadata
 
+from .values import precision_words
+
 #: the CPU flags that decide which kernels run (x86: SSE to AMX; Arm: NEON to SVE2), as
 #: /proc/cpuinfo names them; the others are not recorded
 KERNEL_FLAGS = ("sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512vl", "avx512_vnni",
@@ -106,8 +108,8 @@ def hardware_label(config: dict) -> str:
 
 
 def machine_label(config: dict) -> str:
-    """``hardware_label`` and how the run used it: "…, PyTorch AVX2 kernels, 2 threads", or
-    "…, NumPy with scipy-openblas 0.3.31"."""
+    """``hardware_label`` and how the run used it: "…, PyTorch AVX2 kernels, 2 threads" (and
+    ", bfloat16 autocast" for a bf16 run), or "…, NumPy with scipy-openblas 0.3.31"."""
     words = [hardware_label(config)]
     m = config.get("machine") if isinstance(config.get("machine"), dict) else {}
     capability, threads = _text(config.get("cpu_capability")), config.get("threads")
@@ -117,4 +119,6 @@ def machine_label(config: dict) -> str:
         words.append(f"NumPy with {_text(m.get('numpy_blas')) or 'its BLAS'}")
     if isinstance(threads, int) and not isinstance(threads, bool):
         words.append(f"{threads} threads")
+    if config.get("precision") == "bf16":
+        words.append(precision_words("bf16"))
     return ", ".join(words)

@@ -31,3 +31,12 @@ def finite(value) -> float | None:
 def pct(x: float | None, digits: int = 2) -> str:
     """A fraction as a percentage ("91.06%"); "—" for None."""
     return "—" if x is None else f"{100 * x:.{digits}f}%"
+
+
+#: a PyTorch run's ``--precision`` as the result line and the report say it
+PRECISION_WORDS = {"fp32": "float32", "bf16": "bfloat16 autocast"}
+
+
+def precision_words(value) -> str:
+    """A recorded precision in words: "bfloat16 autocast" for bf16; other text as it is."""
+    return PRECISION_WORDS.get(value, value) if isinstance(value, str) else ""

@@ -52,7 +52,8 @@ class FullyConnected(Layer):
             self._init_parameters(X.shape, X.dtype)
         self._check_same_input(X.shape[1:], X.dtype, "features")
         W, b = self.parameters["W"], self.parameters["b"]
-        Z = X @ W + b  # (m, n_out)
+        Z = X @ W  # (m, n_out)
+        Z += b  # in place: one pass over Z, no second array
         self.cache = {"X": X, "Z": Z}
         return self.activation.forward(Z)
 
