@@ -64,6 +64,19 @@ def test_a_resumed_auto_run_keeps_the_precision_it_started_with(tmp_path, monkey
     assert precision.for_run(c, CPU, fresh, cifar_run_name)[0] == "fp32"
 
 
+def test_auto_keeps_float32_for_a_profile_that_bfloat16_made_less_accurate(tmp_path, monkeypatch):
+    monkeypatch.setattr(precision, "cpu_bf16_flags", lambda: ["avx512_bf16"])
+    monkeypatch.setattr(precision, "bf16_speedup", lambda threads: 2.0)
+    monkeypatch.setattr(CifarConfig, "AUTO_KEEPS_FP32", ("cpu",))
+    options = RunOptions(out=str(tmp_path), progress=False)
+    kept, why = precision.for_run(settings.resolve(CifarConfig(**TINY)), CPU, options, cifar_run_name)
+    assert kept == "fp32" and "cpu profile" in why
+    other = settings.resolve(CifarConfig(**{**TINY, "profile": "sprint"}))
+    assert precision.for_run(other, CPU, options, cifar_run_name)[0] == "bf16"
+    asked = settings.resolve(CifarConfig(**{**TINY, "precision": "bf16"}))
+    assert precision.for_run(asked, CPU, options, cifar_run_name) == ("bf16", "asked for")
+
+
 def test_a_bfloat16_run_keeps_everything_it_stores_in_float32(tmp_path, capsys):
     write_cifar(tmp_path / "data", n_per_batch=1100, n_test=60)
     args = ["cifar", "--profile", "cpu", "--widths", "4,8,8", "--epochs", "1", "--batch-size", "32", "--device", "cpu",

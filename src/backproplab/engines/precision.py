@@ -49,9 +49,13 @@ def choose(name: str, device: torch.device) -> tuple[str, str]:
 
 
 def for_run(c, device: torch.device, options, name_of: Callable) -> tuple[str, str]:
-    """``choose`` for a run's config ``c`` (its ``precision`` setting); when resuming with
-    ``auto``, the precision the interrupted run recorded (found under the name it would
-    have had with each precision), so that a run never changes arithmetic half-way."""
+    """``choose`` for a run's config ``c`` (its ``precision`` setting), except that ``auto``
+    keeps float32 for a profile its config class lists in ``AUTO_KEEPS_FP32``, and, when
+    resuming with ``auto``, takes the precision the interrupted run recorded (found under
+    the name it would have had with each precision): a run never changes arithmetic half-way."""
+    profile = getattr(c, getattr(type(c), "PROFILE_KEY", ""), None)
+    if c.precision == "auto" and profile in getattr(type(c), "AUTO_KEEPS_FP32", ()):
+        return "fp32", f"auto keeps float32 for the {profile} profile: bfloat16 was measured less accurate there"
     if c.precision == "auto" and options.resume:
         for precision in ("bf16", "fp32"):
             name = options.name or name_of(dataclasses.replace(c, precision=precision))
