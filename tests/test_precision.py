@@ -42,6 +42,16 @@ def test_auto_takes_bfloat16_only_when_the_probe_finds_it_faster(monkeypatch, sp
     assert choice == expected and f"{speedup:.2f}x" in why and "avx512_bf16" in why
 
 
+def test_a_no_from_the_probe_is_asked_again_unless_plainly_emulated(monkeypatch):
+    answers = iter([0.4, 2.1])  # a neighbour took the cores during the first probe
+    monkeypatch.setattr(precision, "_probe", lambda: next(answers))
+    precision.bf16_speedup.cache_clear()
+    assert precision.bf16_speedup(-1) == 2.1
+    monkeypatch.setattr(precision, "_probe", iter([0.02, pytest.fail]).__next__)  # emulated: asked once
+    assert precision.bf16_speedup(-2) == 0.02
+    precision.bf16_speedup.cache_clear()
+
+
 def test_auto_keeps_float32_when_pytorch_is_held_to_avx2():
     # the CPU's flag may say bfloat16, but oneDNN held to AVX2 emulates it: auto must see that
     env = {**os.environ, "ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2", "MKL_ENABLE_INSTRUCTIONS": "AVX2"}

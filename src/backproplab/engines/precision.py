@@ -8,7 +8,7 @@ and fp32 elsewhere, so that no machine gets slower:
 
 - CUDA: bf16 where ``torch.cuda.is_bf16_supported()``;
 - CPU: the CPU must have a bfloat16 instruction (``avx512_bf16``, ``amx_bf16`` on x86;
-  ``bf16`` on Arm) *and* a 30 ms probe must find a bfloat16 matrix product at least 1.3×
+  ``bf16`` on Arm) *and* a probe of about 50 ms must find a bfloat16 matrix product at least 1.3×
   as fast as a float32 one. The flag alone is not enough: with PyTorch held to AVX2
   (``ONEDNN_MAX_CPU_ISA=AVX2``) the same CPU emulates bfloat16 some hundred times slower.
 
@@ -85,21 +85,35 @@ def cpu_bf16_flags() -> list[str]:
 
 
 @functools.cache
-def bf16_speedup(threads: int, n: int = 512, budget: float = 0.03) -> float:
-    """float32 time / bfloat16 time of an n × n matrix product on the CPU, each the fastest
-    of as many calls as fit in ``budget`` seconds (after one warm-up); measured once per
-    process and thread count. An emulated bfloat16 product stops the probe at once."""
+def bf16_speedup(threads: int) -> float:
+    """float32 time / bfloat16 time of a matrix product on the CPU (``threads`` only keys the
+    cache: measured once per process and thread count). A verdict under ``MIN_SPEEDUP`` that
+    is not plainly emulation is measured a second time and the better one kept: on a shared
+    machine a few milliseconds taken by a neighbour must not decide a whole run."""
+    speedup = _probe()
+    if 0.1 < speedup < MIN_SPEEDUP:
+        speedup = max(speedup, _probe())
+    return speedup
+
+
+def _probe(n: int = 512, rounds: int = 6, burst: float = 0.004) -> float:
+    """Alternate bursts of n × n float32 and bfloat16 products (``rounds`` of each, about
+    ``burst`` seconds a burst, after one warm-up call each) and compare the fastest call of
+    each: alternating, a slow stretch of the machine hits both sides, never all of one. An
+    emulated bfloat16 product (ten times slower or worse) ends the probe at once."""
     a = torch.randn(n, n)
-    b = a.bfloat16()
-
-    def fastest(x: torch.Tensor) -> float:
-        best, spent = float("inf"), 0.0
-        torch.mm(x, x)
-        while spent < budget / 2:
-            t = time.perf_counter()
-            torch.mm(x, x)
-            took = time.perf_counter() - t
-            best, spent = min(best, took), spent + took
-        return best
-
-    return fastest(a) / fastest(b)
+    sides = (a, a.bfloat16())
+    best = [float("inf"), float("inf")]
+    for x in sides:
+        torch.mm(x, x)  # the kernels chosen and built
+    for _ in range(rounds):
+        for i, x in enumerate(sides):
+            spent = 0.0
+            while spent < burst:
+                t = time.perf_counter()
+                torch.mm(x, x)
+                took = time.perf_counter() - t
+                best[i], spent = min(best[i], took), spent + took
+        if best[1] > 10 * best[0]:
+            break
+    return best[0] / best[1]
