@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import json
 import time
 from pathlib import Path
 from typing import Callable
 
 import torch
+
+from ..runs.files import RunFileError, read_json
 
 #: the bfloat16 instructions that make ``auto`` try bf16 on a CPU (x86 and Arm flag names)
 BF16_FLAGS = ("avx512_bf16", "amx_bf16", "bf16")
@@ -59,11 +60,11 @@ def for_run(c, device: torch.device, options, name_of: Callable) -> tuple[str, s
     if c.precision == "auto" and options.resume:
         for precision in ("bf16", "fp32"):
             name = options.name or name_of(dataclasses.replace(c, precision=precision))
-            try:
-                saved = json.loads((Path(options.out) / f"{name}.partial" / "config.json").read_text())
-            except (OSError, ValueError):
+            try:  # bounded: a run folder is untrusted text
+                saved = read_json(Path(options.out) / f"{name}.partial" / "config.json")
+            except (OSError, RunFileError):
                 continue
-            if isinstance(saved, dict) and saved.get("precision") in ("bf16", "fp32"):
+            if saved.get("precision") in ("bf16", "fp32"):
                 return saved["precision"], "kept from the interrupted run"
     return choose(c.precision, device)
 
