@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import subprocess
 import sys
 
@@ -57,14 +58,18 @@ def measure(repeats: int, threads: int, rounds: int) -> None:
             torch_side.autocast_dtype = precision.autocast_dtype(k)
             seconds[k].append(time_it(epoch["numpy" if k == "numpy" else "torch"], repeats))
     t = {k: min(v) for k, v in seconds.items()}
+    # the ratio of each round's pair (measured a few seconds apart), so that a slow stretch of a
+    # shared machine, which can last minutes, divides out instead of landing on one engine
+    ratios = sorted(n / f for n, f in zip(seconds["numpy"], seconds["fp32"]))
     print(machine() + f"; numpy {np.__version__} (OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', 'auto')});"
-          f" data: {source}; the fastest of {rounds} alternated medians of {repeats} epochs")
+          f" data: {source}; times: the fastest of {rounds} alternated medians of {repeats} epochs; ratio: the "
+          f"median of the {rounds} rounds' NumPy / PyTorch (range)")
     print("| one training epoch, 55,000 images | NumPy float32 (s) | PyTorch float32 (s) | ratio NumPy / PyTorch | "
           "PyTorch bf16 autocast (s) |")
     print("|---|---:|---:|---:|---:|")
     bf16 = f"{t['bf16']:.2f}" if "bf16" in t else "— (no native bfloat16)"
     print(f"| MLP 784-{'-'.join(map(str, c.hidden))}-10, batch {c.batch_size} | {t['numpy']:.2f} | {t['fp32']:.2f} | "
-          f"{t['numpy'] / t['fp32']:.2f} | {bf16} |")
+          f"{statistics.median(ratios):.2f} ({ratios[0]:.2f}–{ratios[-1]:.2f}) | {bf16} |")
 
 
 def main() -> None:

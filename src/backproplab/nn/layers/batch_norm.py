@@ -78,17 +78,19 @@ class BatchNorm(Layer):
         self._check_same_input(X.shape[-1:], X.dtype, "features")
         F = X.shape[-1]
         X2 = X.reshape(-1, F)  # (m, F)
+        m = X2.shape[0]
         if training:
             mu = X2.mean(axis=0, keepdims=True)  # (1, F)
-            centred = X2 - mu  # (m, F)
-            var = np.mean(np.square(centred), axis=0, keepdims=True)  # what X2.var computes, reusing X2 − μ
-            self._update_running(mu, var, X2.shape[0])
+            X_hat = X2 - mu  # (m, F): X − μ, normalised in place below
+            var = np.einsum("ij,ij->j", X_hat, X_hat)[None] / m  # (1, F): Σ (X − μ)² / m, as X2.var, no temporary
+            self._update_running(mu, var, m)
         else:
             mu, var = self.buffers["running_mean"], self.buffers["running_var"]
-            centred = X2 - mu
+            X_hat = X2 - mu
         inv_std = 1 / np.sqrt(var + X.dtype.type(self.eps))  # (1, F)
-        X_hat = centred * inv_std
-        Y = X_hat * self.parameters["gamma"] + self.parameters["beta"]  # (m, F)
+        X_hat *= inv_std
+        Y = X_hat * self.parameters["gamma"]  # (m, F)
+        Y += self.parameters["beta"]
         self.cache = {"X_hat": X_hat, "inv_std": inv_std, "shape": X.shape, "training": training}
         return Y.reshape(X.shape)
 
@@ -96,13 +98,17 @@ class BatchNorm(Layer):
         X_hat, inv_std, shape, training = self._from_cache("X_hat", "inv_std", "shape", "training")
         dY = dLdY.reshape(X_hat.shape)  # (m, F)
         sum_dY = dY.sum(axis=0, keepdims=True)  # (1, F)
-        sum_dY_xhat = (dY * X_hat).sum(axis=0, keepdims=True)  # (1, F)
+        sum_dY_xhat = np.einsum("ij,ij->j", dY, X_hat)[None]  # (1, F): Σ dY ⊙ X̂, no (m, F) temporary
         self.gradients = {"gamma": sum_dY_xhat, "beta": sum_dY}
         gamma = self.parameters["gamma"]
         if not training:  # a fixed affine map: dX = γ dY / √(running σ² + ε)
             return (dY * (gamma * inv_std)).reshape(shape)
         m = dY.shape[0]
-        dX = (gamma * inv_std / m) * (m * dY - sum_dY - X_hat * sum_dY_xhat)  # (m, F)
+        # dX = (γ / (m σ)) (m dY − Σ dY − X̂ Σ dY X̂) = (γ/σ) (dY − Σ dY / m − X̂ Σ dY X̂ / m): one array
+        dX = X_hat * (sum_dY_xhat / -m)  # (m, F)
+        dX += dY
+        dX -= sum_dY / m
+        dX *= gamma * inv_std
         return dX.reshape(shape)
 
 
