@@ -177,9 +177,10 @@ def augment(x: torch.Tensor, idx: torch.Tensor, epoch: int, padding: int, flips:
     Translation: by up to ``padding`` pixels each way, a crop of the reflect-padded image,
     drawn per image from torch's generator.
 
-    Both are one gather per axis from the batch itself: crop row i of the padded image is
-    row reflect(dy + i − p) of the image, and a mirrored image's column j is the unmirrored
-    one's column W − 1 − j (reflect padding is symmetric, so mirroring and padding commute).
+    Both are one gather of whole pixels (all C channels, contiguous in channels_last
+    memory) from the batch itself: crop row i of the padded image is row reflect(dy + i − p)
+    of the image, and a mirrored image's column j is the unmirrored one's column W − 1 − j
+    (reflect padding is symmetric, so mirroring and padding commute).
     """
     B, C, H, W = x.shape
     mirror = None if flips is None else flips.to(x.device)[idx] ^ bool(epoch % 2)  # (B,)
@@ -193,9 +194,10 @@ def augment(x: torch.Tensor, idx: torch.Tensor, epoch: int, padding: int, flips:
     if mirror is not None:
         cols = torch.where(mirror[:, None], W - 1 - cols, cols)
     cols = reflect(cols, W)
-    x = x.gather(2, rows[:, None, :, None].expand(B, C, H, W))
-    x = x.gather(3, cols[:, None, None, :].expand(B, C, H, W))
-    return x.contiguous(memory_format=torch.channels_last)
+    source = (rows[:, :, None] * W + cols[:, None, :]).view(B, H * W, 1)  # (B, H·W, 1): each pixel's origin
+    pixels = x.permute(0, 2, 3, 1).reshape(B, H * W, C)  # (B, H·W, C): a view of channels_last memory
+    out = pixels.gather(1, source.expand(B, H * W, C))  # (B, H·W, C)
+    return out.view(B, H, W, C).permute(0, 3, 1, 2)  # NCHW, in channels_last memory
 
 
 def reflect(i: torch.Tensor, n: int) -> torch.Tensor:
