@@ -8,6 +8,7 @@ row says so ("skipped"). Pipelines declare their bars (``Pipeline.bars``).
 
 from __future__ import annotations
 
+import statistics
 from dataclasses import dataclass, field
 
 from .. import settings
@@ -118,11 +119,12 @@ class ParityBar(Selects):
     """One engine's run against the other engine's run *with the same settings*: test
     accuracy within ``points`` percentage points, training time within ``time_factor``.
 
-    The time judged is each run's fastest epoch (metrics.csv), as ``timeit`` judges a
-    snippet by its fastest repeat: the two runs trained minutes apart, and a busy stretch
-    of a shared machine, which can last minutes and slows one engine more than the other,
-    lengthens epochs but cannot shorten one. The totals are shown beside it (and judged
-    where a run recorded no epoch times)."""
+    The time judged is the median of the epoch-by-epoch ratios (metrics.csv: epoch i of
+    one run against epoch i of the other, the same work — mixup or clean, the same
+    schedule): the two runs trained minutes apart, and a busy stretch of a shared machine,
+    which can last a minute and slows one engine more than the other, then moves a minority
+    of the epochs, not the verdict. The totals are shown beside it (and judged where the
+    runs recorded no common epochs)."""
 
     name: str
     where: dict  # the runs judged, e.g. {"engine": "numpy", "model": "mlp"}
@@ -134,8 +136,8 @@ class ParityBar(Selects):
 
     def text(self) -> str:
         return (f"test accuracy within {self.points:g} points of {self.reference_label} trained with the same "
-                f"settings; training no slower (within {100 * (self.time_factor - 1):.0f}%, fastest epoch against "
-                "fastest epoch)")
+                f"settings; training no slower (within {100 * (self.time_factor - 1):.0f}%, the median of the "
+                "epoch-by-epoch time ratios)")
 
     def partner(self, run, runs):
         return next((r for r in runs if r is not run and matches(r, {**self.where, **self.reference})
@@ -155,20 +157,30 @@ class ParityBar(Selects):
         gap = abs(test - ref)
         mine, theirs = hardware_label(run.config), hardware_label(other.config)
         where = f"both on {mine}" if mine == theirs else f"on {mine} and {theirs}"
-        fastest, ref_fastest = fastest_epoch(run), fastest_epoch(other)
-        if fastest is None or ref_fastest is None:
-            timed, fast = train <= ref_train * self.time_factor, ""
+        ratio = epoch_ratio(run, other)
+        if ratio is None:
+            timed, per_epoch = train <= ref_train * self.time_factor, ""
         else:
-            timed = fastest <= ref_fastest * self.time_factor
-            fast = f" (fastest epoch {fastest:.2f} s vs {ref_fastest:.2f} s)"
+            timed, per_epoch = ratio <= self.time_factor, f" (epoch by epoch, median {ratio:.2f}×)"
         return (f"{pct(test)} ({100 * gap:.2f} points from {pct(ref)}, {other.path.name}); training {train:.0f} s "
-                f"vs {ref_train:.0f} s{fast}, {where}", 100 * gap <= self.points and timed)
+                f"vs {ref_train:.0f} s{per_epoch}, {where}", 100 * gap <= self.points and timed)
 
 
-def fastest_epoch(run) -> float | None:
-    """The shortest training epoch of the run's metrics.csv, in seconds (None if none recorded one)."""
-    seconds = [s for s in (finite(row.get("seconds")) for row in run.rows if isinstance(row, dict)) if s and s > 0]
-    return min(seconds, default=None)
+def epoch_seconds(run) -> dict[int, float]:
+    """Epoch number → its training seconds, from the run's metrics.csv (what is not a number is left out)."""
+    out = {}
+    for row in run.rows if isinstance(run.rows, list) else []:
+        epoch, seconds = (finite(row.get(k)) if isinstance(row, dict) else None for k in ("epoch", "seconds"))
+        if epoch is not None and seconds is not None and seconds > 0:
+            out[int(epoch)] = seconds
+    return out
+
+
+def epoch_ratio(run, other) -> float | None:
+    """The median over the epochs both runs trained of run's epoch time / other's (None: none in common)."""
+    mine, theirs = epoch_seconds(run), epoch_seconds(other)
+    ratios = [mine[e] / theirs[e] for e in mine.keys() & theirs.keys()]
+    return statistics.median(ratios) if ratios else None
 
 
 def compared_settings(config_class, *differing: str) -> tuple[str, ...]:
