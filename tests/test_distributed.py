@@ -128,3 +128,28 @@ def test_bad_combinations_are_refused_before_training(data, tmp_path, extra, mes
     _, err = proc.communicate(timeout=120)
     assert proc.returncode != 0 and message in err
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").glob("r*/metrics.csv"))
+
+
+def test_processes_that_resolved_different_settings_are_refused(data, tmp_path):
+    """`--precision auto` measures each machine for itself, and a job's nodes can be started with
+    different flags: two processes, one asking for bf16 and one for fp32 (as a probe on two
+    different machines could decide), stop before training with the difference named."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    procs = []
+    for rank, precision in ((0, "bf16"), (1, "fp32")):
+        cli = [*args(data, tmp_path / "out", "r")[:-1], precision]
+        env = {**os.environ, "RANK": str(rank), "LOCAL_RANK": str(rank), "WORLD_SIZE": "2", "LOCAL_WORLD_SIZE": "2",
+               "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port), "BACKPROPLAB_DIST_TIMEOUT": "30",
+               "OMP_NUM_THREADS": "1"}
+        procs.append(subprocess.Popen([sys.executable, "-m", "backproplab", *cli], env=env, stdout=subprocess.PIPE,
+                                      stderr=subprocess.PIPE, text=True))
+    errs = [p.communicate(timeout=120)[1] for p in procs]
+    for p, err in zip(procs, errs):
+        assert p.returncode == 2, err[-2000:]
+        assert "resolved different settings (precision: process 0 'bf16', process 1 'fp32')" in err
+        assert "--precision fp32 or bf16 rather than auto" in err and "Traceback" not in err
+    assert not any((tmp_path / "out").glob("r*/metrics.csv"))

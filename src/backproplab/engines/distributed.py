@@ -67,6 +67,21 @@ class Dist:
         if self.world > 1:
             torch.manual_seed(seed + self.rank)
 
+    def agree(self, chosen: dict) -> None:
+        """Refuse (UsageError) unless every process resolved the same ``chosen`` settings:
+        ``--precision auto`` measures each machine for itself, and the nodes of a job can be
+        started with different flags; processes that differ would train one model two ways."""
+        if self.world == 1:
+            return
+        everyone = self.gather_objects(chosen)
+        differ = [k for k in chosen if any(other.get(k) != chosen[k] for other in everyone)]
+        if differ:
+            values = "; ".join(f"{k}: " + ", ".join(f"process {r} {other.get(k)!r}" for r, other in enumerate(everyone))
+                               for k in differ)
+            raise UsageError(f"the {self.world} processes resolved different settings ({values}); give every "
+                             "process the same flags" + (", and --precision fp32 or bf16 rather than auto"
+                                                         if "precision" in differ else ""))
+
     def check_batch(self, batch_size: int) -> None:
         if batch_size % self.world:
             raise UsageError(f"--batch-size {batch_size} is not divisible by the {self.world} processes: each "

@@ -9,6 +9,7 @@ import os
 import numpy as np
 import torch
 
+from .. import settings
 from ..errors import UsageError
 from ..launch import local_world_size
 from .distributed import Dist, leave_process_group
@@ -25,28 +26,30 @@ def choose_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def start_torch(device_name: str, threads: int | None, seed: int, run=None
-                ) -> tuple[torch.device, Dist, np.random.Generator]:
-    """(device, process group, shuffle Generator) for a run, with torch seeded. Under
-    torchrun, ``run`` leaves the process group when it ends (``Run.on_close``).
+def start_torch(c, run=None) -> tuple[torch.device, Dist, np.random.Generator]:
+    """(device, process group, shuffle Generator) for a run of config ``c`` (its device,
+    threads and seed), with torch seeded. Under torchrun, ``run`` leaves the process group
+    when it ends (``Run.on_close``), and every process must have resolved the same
+    settings that change the result (``Dist.agree``), the precision ``auto`` chose included.
 
-    CPU threads: ``threads``, or every core shared evenly among the processes torchrun
+    CPU threads: ``c.threads``, or every core shared evenly among the processes torchrun
     started on this machine. torch's generator is seeded with the seed in every process,
     so every process builds the same initial model; ``Dist.split_random_streams`` then
     gives each process its own dropout and augmentation stream. The shuffle Generator is
     seeded with the seed alone, so every process cuts the same global batches.
     """
-    device = choose_device(device_name)
+    device = choose_device(c.device)
     dist = Dist.from_env(device.type)
     if dist.world > 1 and run is not None:
         run.on_close(leave_process_group)
+    dist.agree({f.name: getattr(c, f.name) for f in settings.result_settings(type(c))})
     if device.type == "cuda":
         device = torch.device("cuda", dist.local_rank)
         torch.backends.cudnn.benchmark = True  # fixed shapes: let cuDNN pick its fastest kernels
     else:
-        torch.set_num_threads(threads or max(1, (os.cpu_count() or 1) // local_world_size()))
-    torch.manual_seed(seed)
-    return device, dist, np.random.default_rng(seed)
+        torch.set_num_threads(c.threads or max(1, (os.cpu_count() or 1) // local_world_size()))
+    torch.manual_seed(c.seed)
+    return device, dist, np.random.default_rng(c.seed)
 
 
 def place_model(model: torch.nn.Module, device: torch.device, dist: Dist, seed: int,

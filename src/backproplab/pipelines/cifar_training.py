@@ -87,7 +87,7 @@ def train(c: CifarConfig, options: RunOptions) -> dict:
 
 
 def build_trainer(run: Run, c: CifarConfig, splits) -> tuple[TorchTrainer, dict]:
-    device, dist, rng = start_torch(c.device, c.threads, c.seed, run)
+    device, dist, rng = start_torch(c, run)
     dist.check_batch(c.batch_size)
     mean, std = channel_stats(splits["train"][0])  # training split only
     data = {s: Split(to_tensor(X, mean, std, device), torch.from_numpy(y).to(device)) for s, (X, y) in splits.items()}

@@ -46,7 +46,7 @@ def image_and_mirror(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
 def torch_trainer(c, arrays: dict[str, tuple[np.ndarray, np.ndarray]], schedule, run=None
                   ) -> tuple[TorchTrainer, dict]:
     """(trainer, facts for config.json) of a FashionConfig, on standardised input arrays."""
-    device, dist, rng = start_torch(c.device, c.threads, c.seed, run)
+    device, dist, rng = start_torch(c, run)
     dist.check_batch(c.batch_size)
     data = {s: Split(torch.from_numpy(X).to(device), torch.from_numpy(y).to(device)) for s, (X, y) in arrays.items()}
     model = torch_mlp(c.hidden, c.dropout, c.batch_norm, data["train"].X.shape[1], len(fashion_mnist.CLASSES))
