@@ -106,6 +106,11 @@ def result_settings(cls) -> list[dataclasses.Field]:
     return [f for f in declared(cls) if not f.metadata["resumable"]]
 
 
+def result_values(config) -> dict:
+    """Name → value of the config's settings that change a run's result (``result_settings``)."""
+    return {f.name: getattr(config, f.name) for f in result_settings(type(config))}
+
+
 def default_text(cls, f: dataclasses.Field) -> str:
     """What ``--help`` says the default is (a value every profile shares is given once; one
     that differs points to the table of profiles below the flags)."""

@@ -42,7 +42,7 @@ def start_torch(c, run=None) -> tuple[torch.device, Dist, np.random.Generator]:
     dist = Dist.from_env(device.type)
     if dist.world > 1 and run is not None:
         run.on_close(leave_process_group)
-    dist.agree({f.name: getattr(c, f.name) for f in settings.result_settings(type(c))})
+    dist.agree(settings.result_values(c))
     if device.type == "cuda":
         device = torch.device("cuda", dist.local_rank)
         torch.backends.cudnn.benchmark = True  # fixed shapes: let cuDNN pick its fastest kernels

@@ -16,8 +16,7 @@ from .. import settings
 
 def settings_hash(config) -> str:
     """Six hex digits of a hash of the settings that change a run's result."""
-    chosen = {f.name: getattr(config, f.name) for f in settings.result_settings(type(config))}
-    text = json.dumps(chosen, sort_keys=True, default=list)
+    text = json.dumps(settings.result_values(config), sort_keys=True, default=list)
     return hashlib.sha256(text.encode()).hexdigest()[:6]
 
 
